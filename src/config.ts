@@ -1,0 +1,174 @@
+/**
+ * Configuration: the one module that reads the environment.
+ *
+ * Every variable, its default and its rule are declared once, in `ENV_SCHEMA`
+ * below. `loadConfig` takes a plain record (the process environment, or a test's
+ * own), fills in defaults, converts and validates it with TypeBox, and returns a
+ * frozen `Config`. A variable that breaks its rule makes it throw a `ConfigError`
+ * that names the variable, so that `main` can refuse to start with that message.
+ *
+ * Bun reads a `.env` file from the working directory into `process.env` before
+ * any of this runs; variables already set in the environment win over the file.
+ */
+import { type Static, type TSchema, Type } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
+
+/** A setting that stops the program from starting; the message names the variable. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+const VERIFIER_NAMES = ["none", "url-secret", "basic", "ip", "hmac"] as const;
+
+/** A verifier that `WEBHOOK_VERIFIERS` may list. */
+export type VerifierName = (typeof VERIFIER_NAMES)[number];
+
+function literals<T extends readonly string[]>(values: T, hint: string, fallback?: T[number]) {
+  const options = fallback === undefined ? { hint } : { hint, default: fallback };
+  return Type.Unsafe<T[number]>(
+    Type.Union(
+      values.map((value) => Type.Literal(value)),
+      options,
+    ),
+  );
+}
+
+function integer(hint: string, minimum: number, maximum: number, fallback?: number) {
+  return Type.Integer(
+    fallback === undefined
+      ? { hint, minimum, maximum }
+      : { hint, minimum, maximum, default: fallback },
+  );
+}
+
+const MIB = 1024 * 1024;
+
+/**
+ * The environment, as variables. `hint` is what the error message says the value
+ * must be; `default` is used when the variable is unset or empty.
+ */
+const ENV_SCHEMA = Type.Object({
+  PORT: integer("a TCP port number (1-65535)", 1, 65_535, 3000),
+  HOST: Type.String({ hint: "an address to listen on", minLength: 1, default: "0.0.0.0" }),
+  DATABASE_URL: Type.String({
+    hint: "a SQLite file: file:./path, file:///absolute/path or a bare path",
+    minLength: 1,
+    default: "file:./data/maildesk.db",
+  }),
+  MAX_BODY_BYTES: integer("a size in bytes (1 KiB to 64 MiB)", 1024, 64 * MIB, MIB),
+  LOG_LEVEL: literals(LOG_LEVELS, `one of ${LOG_LEVELS.join(", ")}`, "info"),
+  LOG_FORMAT: literals(["json", "pretty"] as const, "json or pretty", "json"),
+  WEBHOOK_VERIFIERS: Type.Optional(Type.String({ hint: "a comma-separated list" })),
+  INGEST_MAX_PENDING: integer("a count of requests (1-1000000)", 1, 1_000_000, 2000),
+  INGEST_MAX_PENDING_BYTES: integer(
+    "a size in bytes (64 KiB to 4 GiB)",
+    64 * 1024,
+    4096 * MIB,
+    64 * MIB,
+  ),
+  SQLITE_BUSY_TIMEOUT_MS: integer("a time in milliseconds (0-600000)", 0, 600_000, 5000),
+  SHUTDOWN_TIMEOUT_MS: integer("a time in milliseconds (0-600000)", 0, 600_000, 10_000),
+});
+
+type Env = Static<typeof ENV_SCHEMA>;
+
+/** The resolved, validated settings of one run. */
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  /** Path of the SQLite file, as given (relative paths are against the working directory). */
+  readonly databasePath: string;
+  readonly maxBodyBytes: number;
+  readonly log: { readonly level: (typeof LOG_LEVELS)[number]; readonly format: "json" | "pretty" };
+  readonly verifiers: readonly VerifierName[];
+  readonly ingest: {
+    /** Requests that may wait for a commit at once; beyond, 503 (load shedding). */
+    readonly maxPending: number;
+    /** Body bytes that may wait for a commit at once; beyond, 503. */
+    readonly maxPendingBytes: number;
+  };
+  readonly sqliteBusyTimeoutMs: number;
+  readonly shutdownTimeoutMs: number;
+}
+
+/** Reads `env` once, applies defaults and rules, and returns a frozen `Config`. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const values = validateEnv(env);
+
+  return deepFreeze({
+    port: values.PORT,
+    host: values.HOST,
+    databasePath: parseDatabaseUrl(values.DATABASE_URL),
+    maxBodyBytes: values.MAX_BODY_BYTES,
+    log: { level: values.LOG_LEVEL, format: values.LOG_FORMAT },
+    verifiers: parseVerifiers(values.WEBHOOK_VERIFIERS),
+    ingest: {
+      maxPending: values.INGEST_MAX_PENDING,
+      maxPendingBytes: values.INGEST_MAX_PENDING_BYTES,
+    },
+    sqliteBusyTimeoutMs: values.SQLITE_BUSY_TIMEOUT_MS,
+    shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,
+  });
+}
+
+function validateEnv(env: Readonly<Record<string, string | undefined>>): Env {
+  const known: Record<string, string> = {};
+  for (const name of Object.keys(ENV_SCHEMA.properties)) {
+    const value = env[name]?.trim();
+    if (value) known[name] = value;
+  }
+
+  const values = Value.Convert(ENV_SCHEMA, Value.Default(ENV_SCHEMA, known));
+  const firstError = Value.Errors(ENV_SCHEMA, values).First();
+  if (firstError) {
+    const name = firstError.path.split("/")[1] ?? firstError.path;
+    const schema: TSchema | undefined = ENV_SCHEMA.properties[name as keyof Env];
+    throw new ConfigError(`${name} must be ${schema?.hint ?? "valid"}; got "${known[name]}"`);
+  }
+  return values as Env;
+}
+
+/** Accepts `file:relative`, `file:///absolute` and bare paths; query parameters are ignored. */
+function parseDatabaseUrl(url: string): string {
+  if (url.startsWith("file://")) return decodeURIComponent(new URL(url).pathname);
+  if (url.startsWith("file:")) return decodeURIComponent(url.slice(5).split("?")[0] ?? "");
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
+    throw new ConfigError(
+      `DATABASE_URL must be a SQLite file (file:./path or a bare path); got a "${url.split(":")[0]}:" URL`,
+    );
+  }
+  return url;
+}
+
+function parseVerifiers(list: string | undefined): VerifierName[] {
+  const names = [
+    ...new Set((list ?? "").split(",").map((name) => name.trim().toLowerCase())),
+  ].filter(Boolean);
+  if (names.length === 0) {
+    throw new ConfigError(
+      "WEBHOOK_VERIFIERS is not set: list how requests are verified, e.g. " +
+        `WEBHOOK_VERIFIERS=hmac or WEBHOOK_VERIFIERS=url-secret,ip (choices: ${VERIFIER_NAMES.join(", ")}); ` +
+        "WEBHOOK_VERIFIERS=none accepts unverified requests",
+    );
+  }
+
+  for (const name of names) {
+    if (!(VERIFIER_NAMES as readonly string[]).includes(name)) {
+      throw new ConfigError(
+        `WEBHOOK_VERIFIERS lists an unknown verifier "${name}" (choices: ${VERIFIER_NAMES.join(", ")})`,
+      );
+    }
+  }
+  if (names.includes("none") && names.length > 1) {
+    throw new ConfigError('WEBHOOK_VERIFIERS cannot combine "none" with other verifiers');
+  }
+  return names as VerifierName[];
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const child of Object.values(value)) {
+    if (child && typeof child === "object") deepFreeze(child);
+  }
+  return Object.freeze(value);
+}

@@ -1,0 +1,27 @@
+/**
+ * Structured logging: one JSON object per line (or a readable line with
+ * `LOG_FORMAT=pretty`), a constant message plus fields.
+ *
+ * Components take a child logger carrying `component` and their ids
+ * (`requestId`, `eventId`). Secrets, signatures, Authorization headers and raw
+ * bodies are never logged; sizes and ids are.
+ */
+import pino, { type DestinationStream, type Logger as PinoLogger } from "pino";
+import pretty from "pino-pretty";
+import type { Config } from "./config.ts";
+
+/** The logger every module receives. */
+export type Logger = PinoLogger;
+
+/** Creates the process logger; `destination` lets tests capture the lines. */
+export function createLogger(settings: Config["log"], destination?: DestinationStream): Logger {
+  const options: pino.LoggerOptions = {
+    level: settings.level,
+    base: { pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  };
+  if (destination) return pino(options, destination);
+  if (settings.format === "pretty") return pino(options, pretty({ sync: true }));
+  return pino(options, pino.destination({ dest: 1, sync: true }));
+}

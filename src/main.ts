@@ -1,0 +1,110 @@
+/**
+ * The command line: `serve` (the default) and `migrate`. `serve` wires
+ * configuration → database → HTTP, and handles signals.
+ */
+import { type Config, ConfigError, loadConfig } from "./config.ts";
+import { createApp } from "./http/app.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { createSqliteStore } from "./store/sqlite-store.ts";
+import { createVerifierChain } from "./verify/chain.ts";
+
+const USAGE = `Usage: maildesk-receiver [command]
+
+Commands:
+  serve      Receive webhooks (the default)
+  migrate    Apply the database migrations and exit
+  help       Show this text
+
+Settings come from the environment (and a .env file); see the README.`;
+
+/** Headroom over MAX_BODY_BYTES for Bun's own limit, so that ours answers first. */
+const BUN_BODY_LIMIT_HEADROOM_BYTES = 1024 * 1024;
+
+async function main(argv: string[]): Promise<number> {
+  const command = argv[0] ?? "serve";
+  if (command === "help" || command === "--help" || command === "-h") {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (command !== "serve" && command !== "migrate") {
+    process.stderr.write(`Unknown command "${command}".\n\n${USAGE}\n`);
+    return 64;
+  }
+
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`maildesk-receiver: cannot start: ${error.message}\n`);
+    return 78;
+  }
+
+  const log = createLogger(config.log);
+  if (command === "migrate") {
+    await createSqliteStore(config, log).close();
+    log.info("migrations applied");
+    return 0;
+  }
+  return serve(config, log);
+}
+
+async function serve(config: Config, log: Logger): Promise<number> {
+  let chain: ReturnType<typeof createVerifierChain>;
+  try {
+    chain = createVerifierChain(config, log);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`maildesk-receiver: cannot start: ${error.message}\n`);
+    return 78;
+  }
+
+  const store = createSqliteStore(config, log);
+  const app = createApp({ config, store, chain, log }).listen({
+    port: config.port,
+    hostname: config.host,
+    // Elysia turns reusePort on by default; a second instance on the same port
+    // must fail rather than silently share it.
+    reusePort: false,
+    maxRequestBodySize: config.maxBodyBytes + BUN_BODY_LIMIT_HEADROOM_BYTES,
+  });
+  log.info(
+    { component: "main", host: config.host, port: app.server?.port, verifiers: chain.names },
+    "listening",
+  );
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) {
+        log.warn({ component: "main", signal }, "second signal: exiting now");
+        resolve(1);
+        return;
+      }
+      stopping = true;
+      log.info(
+        { component: "main", signal, timeoutMs: config.shutdownTimeoutMs },
+        "shutting down: refusing new connections, answering requests in flight",
+      );
+      const inFlight = app.server?.stop(false);
+      const timedOut = await Promise.race([
+        Promise.resolve(inFlight).then(() => false),
+        Bun.sleep(config.shutdownTimeoutMs).then(() => true),
+      ]);
+      if (timedOut) {
+        log.warn({ component: "main" }, "requests still in flight after the timeout; closing them");
+        await app.server?.stop(true);
+      }
+      log.info({ component: "main" }, "writing what is queued, then closing the database");
+      log.info({ component: "main", stats: store.ingest.stats }, "ingest totals");
+      await store.close();
+      log.info({ component: "main" }, "stopped");
+      resolve(0);
+    };
+    process.on("SIGTERM", () => void stop("SIGTERM"));
+    process.on("SIGINT", () => void stop("SIGINT"));
+  });
+}
+
+process.exitCode = await main(process.argv.slice(2));
+process.exit();

@@ -1,0 +1,87 @@
+/**
+ * What the rest of the program may ask of storage. Routes and the worker
+ * depend on these interfaces only, so that another backend (PostgreSQL, for
+ * several instances) can stand behind them without touching the callers.
+ */
+import type { DELIVERY_OUTCOMES } from "./schema.ts";
+
+/** A verified, validated event on its way to being stored. */
+export interface IncomingEvent {
+  readonly eventId: string;
+  readonly type: string;
+  readonly contactId: string | null;
+  readonly email: string | null;
+  readonly status: string | null;
+  readonly createdAtRaw: string | null;
+  readonly createdAt: number | null;
+  readonly receivedAt: number;
+  readonly sourceIp: string | null;
+  readonly requestId: string;
+  /** The request body exactly as received. */
+  readonly rawBody: Uint8Array;
+}
+
+/** What storing an event came to. `bodyDiffers` flags a reused eventId with another body. */
+export type IngestResult =
+  | { readonly outcome: "accepted" }
+  | { readonly outcome: "duplicate"; readonly bodyDiffers: boolean };
+
+/**
+ * One line of the delivery log: a request to the webhook endpoint and its answer.
+ * (A type alias rather than an interface, so that it binds as statement parameters.)
+ */
+export type DeliveryRecord = {
+  readonly receivedAt: number;
+  readonly requestId: string;
+  readonly sourceIp: string | null;
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  readonly outcome: (typeof DELIVERY_OUTCOMES)[number];
+  readonly reason: string | null;
+  readonly eventId: string | null;
+  readonly bodyBytes: number | null;
+  readonly latencyMs: number;
+};
+
+/** Counters kept by the ingest writer since start. */
+export interface IngestStats {
+  commits: number;
+  accepted: number;
+  duplicates: number;
+  duplicateBodyMismatches: number;
+  storageFailures: number;
+  shed: number;
+  deliveriesWritten: number;
+  deliveriesDropped: number;
+}
+
+/** Writes events durably and exactly once, and appends to the delivery log. */
+export interface IngestWriter {
+  /**
+   * Stores the event and its outbox rows, resolving once they are committed to
+   * disk. Rejects with `StoreOverloadedError` when too much is already waiting,
+   * or `StorageUnavailableError` when the commit failed.
+   */
+  submit(event: IncomingEvent): Promise<IngestResult>;
+  /** Queues a delivery-log row; it is written with the next commit. */
+  recordDelivery(record: DeliveryRecord): void;
+  /** Writes everything queued; used at shutdown. */
+  drain(): Promise<void>;
+  readonly stats: Readonly<IngestStats>;
+}
+
+/** The result of a readiness probe. */
+export interface StoreReadiness {
+  readonly ok: boolean;
+  readonly database: "ok" | "unreachable";
+  readonly migrations: { readonly applied: number; readonly expected: number };
+}
+
+/** The storage backend as a whole. */
+export interface Store {
+  readonly ingest: IngestWriter;
+  checkReadiness(): StoreReadiness;
+  /** Writes what is queued and closes the database. */
+  close(): Promise<void>;
+}
