@@ -6,10 +6,13 @@
  * every 2xx answer corresponds to a stored event.
  *
  * Options: --rounds N (3), --duration S (5), --connections N (64),
- * --generator wrk|autocannon (wrk when installed), --json FILE.
+ * --generator wrk|autocannon (wrk when installed), --json FILE,
+ * --compare DIR (repeatable: also run the service from another checkout,
+ * e.g. a git worktree of an earlier commit, in the same alternation).
  */
 import { Database } from "bun:sqlite";
 import { writeFileSync } from "node:fs";
+import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import { defaultGenerator, type Generator, type LoadResult, runLoad } from "./lib/load.ts";
 import { prepareRequests, type Signer } from "./lib/requests.ts";
@@ -30,6 +33,7 @@ const { values: args } = parseArgs({
     connections: { type: "string", default: "64" },
     generator: { type: "string" },
     json: { type: "string" },
+    compare: { type: "string", multiple: true, default: [] },
   },
 });
 const rounds = Number(args.rounds);
@@ -54,14 +58,27 @@ interface Sample extends LoadResult {
 
 const WEBHOOK_PATH = "/webhooks/maildesk";
 
-function serviceTarget(name: string, env: Record<string, string>, sign?: Signer): Target {
-  const spec = serviceSpec(name, freePort(), env);
+function serviceTarget(
+  name: string,
+  env: Record<string, string>,
+  sign?: Signer,
+  checkout?: string,
+): Target {
+  const spec = serviceSpec(name, freePort(), env, checkout);
   return { spec, path: WEBHOOK_PATH, sign, databasePath: spec.env.DATABASE_URL };
 }
 
 const targets: Target[] = [
   { spec: bareSpec(freePort()), path: WEBHOOK_PATH },
   serviceTarget("service, verifiers none", { WEBHOOK_VERIFIERS: "none" }),
+  ...(args.compare ?? []).map((checkout) =>
+    serviceTarget(
+      `${basename(checkout)}, none`,
+      { WEBHOOK_VERIFIERS: "none" },
+      undefined,
+      checkout,
+    ),
+  ),
 ];
 
 const servers = new Map<Target, RunningServer>();

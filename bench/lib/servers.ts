@@ -46,12 +46,21 @@ export function bareSpec(port: number): ServerSpec {
   };
 }
 
-/** This service from source, on a fresh database in a temporary folder. */
-export function serviceSpec(name: string, port: number, env: Record<string, string>): ServerSpec {
+/**
+ * This service from source, on a fresh database in a temporary folder.
+ * `checkout` is the project folder to run (this one by default; another
+ * checkout, e.g. a git worktree of an earlier commit, for a comparison).
+ */
+export function serviceSpec(
+  name: string,
+  port: number,
+  env: Record<string, string>,
+  checkout = ROOT,
+): ServerSpec {
   const dir = mkdtempSync(join(tmpdir(), "maildesk-bench-"));
   return {
     name,
-    command: [process.execPath, join(ROOT, "src", "main.ts"), "serve"],
+    command: [process.execPath, join(checkout, "src", "main.ts"), "serve"],
     env: {
       PORT: String(port),
       HOST: "127.0.0.1",
