@@ -119,14 +119,25 @@ function validateEnv(env: Readonly<Record<string, string | undefined>>): Env {
     if (value) known[name] = value;
   }
 
+  // TypeBox converts "3000.5" to an integer by truncating it; refuse such
+  // values before converting, so that what runs is what was written.
+  for (const [name, value] of Object.entries(known)) {
+    const schema: TSchema = ENV_SCHEMA.properties[name as keyof Env];
+    if (schema.type === "integer" && !/^\d+$/.test(value)) throw invalidValue(name, value);
+  }
+
   const values = Value.Convert(ENV_SCHEMA, Value.Default(ENV_SCHEMA, known));
   const firstError = Value.Errors(ENV_SCHEMA, values).First();
   if (firstError) {
     const name = firstError.path.split("/")[1] ?? firstError.path;
-    const schema: TSchema | undefined = ENV_SCHEMA.properties[name as keyof Env];
-    throw new ConfigError(`${name} must be ${schema?.hint ?? "valid"}; got "${known[name]}"`);
+    throw invalidValue(name, known[name]);
   }
   return values as Env;
+}
+
+function invalidValue(name: string, value: string | undefined): ConfigError {
+  const schema: TSchema | undefined = ENV_SCHEMA.properties[name as keyof Env];
+  return new ConfigError(`${name} must be ${schema?.hint ?? "valid"}; got "${value}"`);
 }
 
 /** Accepts `file:relative`, `file:///absolute` and bare paths; query parameters are ignored. */

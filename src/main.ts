@@ -1,12 +1,16 @@
 /**
  * The command line: `serve` (the default) and `migrate`. `serve` wires
  * configuration → database → HTTP, and handles signals.
+ *
+ * Exit codes: 0 after a clean stop, 64 for a wrong command line, 78 for a
+ * configuration error (systemd can be told not to restart on it), 1 for a
+ * failure to start (e.g. the port is taken).
  */
 import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { createApp } from "./http/app.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { createSqliteStore } from "./store/sqlite-store.ts";
-import { createVerifierChain } from "./verify/chain.ts";
+import { createSqliteStore, type SqliteStore } from "./store/sqlite-store.ts";
+import { createVerifierChain, type VerifierChain } from "./verify/chain.ts";
 
 const USAGE = `Usage: maildesk-receiver [command]
 
@@ -16,6 +20,9 @@ Commands:
   help       Show this text
 
 Settings come from the environment (and a .env file); see the README.`;
+
+const EXIT_USAGE = 64;
+const EXIT_CONFIG = 78;
 
 /** Headroom over MAX_BODY_BYTES for Bun's own limit, so that ours answers first. */
 const BUN_BODY_LIMIT_HEADROOM_BYTES = 1024 * 1024;
@@ -28,46 +35,50 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command !== "serve" && command !== "migrate") {
     process.stderr.write(`Unknown command "${command}".\n\n${USAGE}\n`);
-    return 64;
+    return EXIT_USAGE;
   }
 
   let config: Config;
+  let log: Logger;
+  let chain: VerifierChain;
   try {
     config = loadConfig(process.env);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`maildesk-receiver: cannot start: ${error.message}\n`);
-    return 78;
-  }
-
-  const log = createLogger(config.log);
-  if (command === "migrate") {
-    await createSqliteStore(config, log).close();
-    log.info("migrations applied");
-    return 0;
-  }
-  return serve(config, log);
-}
-
-async function serve(config: Config, log: Logger): Promise<number> {
-  let chain: ReturnType<typeof createVerifierChain>;
-  try {
+    log = createLogger(config.log);
     chain = createVerifierChain(config, log);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`maildesk-receiver: cannot start: ${error.message}\n`);
-    return 78;
+    return EXIT_CONFIG;
   }
 
   const store = createSqliteStore(config, log);
-  const app = createApp({ config, store, chain, log }).listen({
-    port: config.port,
-    hostname: config.host,
-    // Elysia turns reusePort on by default; a second instance on the same port
-    // must fail rather than silently share it.
-    reusePort: false,
-    maxRequestBodySize: config.maxBodyBytes + BUN_BODY_LIMIT_HEADROOM_BYTES,
-  });
+  if (command === "migrate") {
+    await store.close();
+    log.info({ component: "main" }, "migrations applied");
+    return 0;
+  }
+  return serve(config, log, chain, store);
+}
+
+async function serve(config: Config, log: Logger, chain: VerifierChain, store: SqliteStore) {
+  const app = createApp({ config, store, chain, log });
+  try {
+    app.listen({
+      port: config.port,
+      hostname: config.host,
+      // Elysia turns reusePort on by default; a second instance on the same
+      // port must fail rather than silently share it.
+      reusePort: false,
+      maxRequestBodySize: config.maxBodyBytes + BUN_BODY_LIMIT_HEADROOM_BYTES,
+    });
+  } catch (error) {
+    log.fatal(
+      { component: "main", err: error, host: config.host, port: config.port },
+      "cannot listen",
+    );
+    await store.close();
+    return 1;
+  }
   log.info(
     { component: "main", host: config.host, port: app.server?.port, verifiers: chain.names },
     "listening",
@@ -86,9 +97,8 @@ async function serve(config: Config, log: Logger): Promise<number> {
         { component: "main", signal, timeoutMs: config.shutdownTimeoutMs },
         "shutting down: refusing new connections, answering requests in flight",
       );
-      const inFlight = app.server?.stop(false);
       const timedOut = await Promise.race([
-        Promise.resolve(inFlight).then(() => false),
+        Promise.resolve(app.server?.stop(false)).then(() => false),
         Bun.sleep(config.shutdownTimeoutMs).then(() => true),
       ]);
       if (timedOut) {
@@ -96,7 +106,6 @@ async function serve(config: Config, log: Logger): Promise<number> {
         await app.server?.stop(true);
       }
       log.info({ component: "main" }, "writing what is queued, then closing the database");
-      log.info({ component: "main", stats: store.ingest.stats }, "ingest totals");
       await store.close();
       log.info({ component: "main" }, "stopped");
       resolve(0);

@@ -25,7 +25,7 @@
 import type { Database } from "bun:sqlite";
 import type { Logger } from "../log.ts";
 import { type BatchStatements, prepareBatchStatements } from "./batch-statements.ts";
-import { StoreOverloadedError, toStorageUnavailable } from "./errors.ts";
+import { StorageUnavailableError, StoreOverloadedError, toStorageUnavailable } from "./errors.ts";
 import type {
   DeliveryRecord,
   IncomingEvent,
@@ -83,15 +83,17 @@ export function createIngestWriter(sqlite: Database, options: IngestWriterOption
   let queuedDeliveries: DeliveryRecord[] = [];
   let flushScheduled = false;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  let closed = false;
 
   function scheduleFlush(): void {
-    if (flushScheduled) return;
+    if (flushScheduled || closed) return;
     flushScheduled = true;
     setImmediate(flushOneBatch);
   }
 
   function flushOneBatch(): void {
     flushScheduled = false;
+    if (closed) return;
     const batch = waiting.length <= MAX_BATCH_EVENTS ? waiting : waiting.slice(0, MAX_BATCH_EVENTS);
     waiting = batch === waiting ? [] : waiting.slice(MAX_BATCH_EVENTS);
     for (const item of batch) waitingBytes -= item.event.rawBody.byteLength;
@@ -167,6 +169,7 @@ export function createIngestWriter(sqlite: Database, options: IngestWriterOption
     stats,
 
     submit(event) {
+      if (closed) return Promise.reject(new StorageUnavailableError("CLOSED"));
       const bytes = event.rawBody.byteLength;
       if (waiting.length >= options.maxPending || waitingBytes + bytes > options.maxPendingBytes) {
         stats.shed++;
@@ -181,6 +184,7 @@ export function createIngestWriter(sqlite: Database, options: IngestWriterOption
     },
 
     recordDelivery(record) {
+      if (closed) return;
       queuedDeliveries.push(record);
       if (!retryTimer) scheduleFlush();
     },
@@ -188,12 +192,20 @@ export function createIngestWriter(sqlite: Database, options: IngestWriterOption
     async drain() {
       clearTimeout(retryTimer);
       retryTimer = undefined;
-      while (waiting.length > 0 || queuedDeliveries.length > 0) {
+      while (!closed && (waiting.length > 0 || queuedDeliveries.length > 0)) {
         const failuresBefore = stats.storageFailures;
         flushOneBatch();
         // Storage is failing: what is still queued cannot be written now.
         if (stats.storageFailures > failuresBefore) break;
       }
+    },
+
+    async close() {
+      await this.drain();
+      closed = true;
+      clearTimeout(retryTimer);
+      for (const item of waiting) item.reject(new StorageUnavailableError("CLOSED"));
+      waiting = [];
     },
   };
 }

@@ -56,7 +56,7 @@ export function createSqliteStore(
     ingest,
     checkReadiness,
     async close() {
-      await ingest.drain();
+      await ingest.close();
       database.sqlite.close();
     },
   };

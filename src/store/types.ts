@@ -66,8 +66,10 @@ export interface IngestWriter {
   submit(event: IncomingEvent): Promise<IngestResult>;
   /** Queues a delivery-log row; it is written with the next commit. */
   recordDelivery(record: DeliveryRecord): void;
-  /** Writes everything queued; used at shutdown. */
+  /** Writes everything queued now. */
   drain(): Promise<void>;
+  /** Writes everything queued, then refuses new work (`StorageUnavailableError`). */
+  close(): Promise<void>;
   readonly stats: Readonly<IngestStats>;
 }
 
