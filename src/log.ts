@@ -25,3 +25,14 @@ export function createLogger(settings: Config["log"], destination?: DestinationS
   if (settings.format === "pretty") return pino(options, pretty({ sync: true }));
   return pino(options, pino.destination({ dest: 1, sync: true }));
 }
+
+/**
+ * Writes a line that another thread's logger already formatted to this
+ * logger's destination, so that the process keeps one log stream.
+ */
+export function writeLogLine(log: Logger, line: string): void {
+  const stream = (log as unknown as Record<symbol, { write(line: string): void }>)[
+    pino.symbols.streamSym
+  ];
+  stream?.write(line);
+}

@@ -9,6 +9,7 @@
 import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { createApp } from "./http/app.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { openDatabase } from "./store/database.ts";
 import { createSqliteStore, type SqliteStore } from "./store/sqlite-store.ts";
 import { createVerifierChain, type VerifierChain } from "./verify/chain.ts";
 
@@ -20,6 +21,9 @@ Commands:
   help       Show this text
 
 Settings come from the environment (and a .env file); see the README.`;
+
+/** The writer thread's entry point; `bun build --compile` is given it as a second entry. */
+const WRITER_THREAD = new URL("./writer-thread.ts", import.meta.url);
 
 const EXIT_USAGE = 64;
 const EXIT_CONFIG = 78;
@@ -51,11 +55,24 @@ async function main(argv: string[]): Promise<number> {
     return EXIT_CONFIG;
   }
 
-  const store = createSqliteStore(config, log);
   if (command === "migrate") {
-    await store.close();
-    log.info({ component: "main" }, "migrations applied");
+    const { sqlite, migrationsApplied } = openDatabase(config.databasePath, {
+      busyTimeoutMs: config.sqliteBusyTimeoutMs,
+    });
+    sqlite.close();
+    log.info({ component: "main", migrations: migrationsApplied }, "migrations applied");
     return 0;
+  }
+
+  let store: SqliteStore;
+  try {
+    store = await createSqliteStore(config, log, { kind: "thread", entry: WRITER_THREAD });
+  } catch (error) {
+    log.fatal(
+      { component: "main", err: error, path: config.databasePath },
+      "cannot open the database",
+    );
+    return 1;
   }
   return serve(config, log, chain, store);
 }

@@ -1,10 +1,12 @@
 /**
  * Opens the SQLite file and brings its schema up to date.
  *
- * The connection opened here is the program's only writing connection: every
- * write (ingest, delivery log, worker) goes through it, so SQLite never has two
+ * The program keeps one writing connection, in the writer thread: every write
+ * (ingest, delivery log, worker) goes through it, so SQLite never has two
  * writers in this process competing for its lock. bun:sqlite is synchronous, so
  * a transaction begun and committed in one call cannot interleave with another.
+ * The HTTP thread opens the file first, applies the migrations, and keeps its
+ * connection for reading only (`queryOnly`).
  */
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
@@ -27,11 +29,19 @@ export interface OpenDatabase {
 
 const MIGRATIONS: MigrationMeta[] = readEmbeddedMigrations();
 
+export interface OpenOptions {
+  readonly busyTimeoutMs: number;
+  /** Apply the embedded migrations (default). The writer thread opens a migrated file. */
+  readonly migrate?: boolean;
+  /** Refuse writes on this connection: the HTTP thread's reading connection. */
+  readonly queryOnly?: boolean;
+}
+
 /**
  * Opens (creating if needed) the database at `path`, sets its PRAGMAs and applies
  * the embedded migrations.
  */
-export function openDatabase(path: string, options: { busyTimeoutMs: number }): OpenDatabase {
+export function openDatabase(path: string, options: OpenOptions): OpenDatabase {
   mkdirSync(dirname(path), { recursive: true });
   const sqlite = new Database(path, { create: true, strict: true });
 
@@ -44,7 +54,8 @@ export function openDatabase(path: string, options: { busyTimeoutMs: number }): 
   sqlite.exec("PRAGMA foreign_keys = ON");
 
   const db = drizzle({ client: sqlite, schema });
-  applyMigrations(db);
+  if (options.migrate !== false) applyMigrations(db);
+  if (options.queryOnly) sqlite.exec("PRAGMA query_only = ON");
   return { sqlite, db, migrationsApplied: countAppliedMigrations(sqlite) };
 }
 

@@ -1,6 +1,8 @@
 /**
- * The SQLite backend of `Store`: one file, one writing connection, the
- * group-commit ingest writer over it.
+ * The SQLite backend of `Store`: one file; the writer (its only writing
+ * connection, the group-commit ingest writer and the components beside it)
+ * in a thread of its own; a reading connection in the calling thread for
+ * readiness and queries.
  */
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
@@ -10,54 +12,83 @@ import {
   type OpenDatabase,
   openDatabase,
 } from "./database.ts";
-import { createIngestWriter } from "./ingest-writer.ts";
+import { createIngestClient } from "./ingest-client.ts";
 import type { Store, StoreReadiness } from "./types.ts";
+import { createWriterLink, type WriterLink, type WriterPlacement } from "./writer-link.ts";
 
 /** Handlers that get an outbox row for every new event. */
 export const ALWAYS_ON_HANDLERS = ["subscribers"] as const;
 
 export interface SqliteStore extends Store {
-  /** The open database, for the worker and the query API of this backend. */
-  readonly database: OpenDatabase;
+  /** The reading connection of this thread, for queries. */
+  readonly reader: OpenDatabase;
+  readonly writer: WriterLink;
 }
 
-/** Opens the database at `config.databasePath`, migrates it and builds the store. */
-export function createSqliteStore(
-  config: Pick<Config, "databasePath" | "sqliteBusyTimeoutMs" | "ingest">,
+/**
+ * Opens the database at `config.databasePath`, applies the migrations, starts
+ * the writer and resolves once it is ready.
+ */
+export async function createSqliteStore(
+  config: Config,
   log: Logger,
-  hooks: { onEventsCommitted?: (count: number) => void } = {},
-): SqliteStore {
-  const database = openDatabase(config.databasePath, { busyTimeoutMs: config.sqliteBusyTimeoutMs });
+  placement: WriterPlacement,
+): Promise<SqliteStore> {
+  const reader = openDatabase(config.databasePath, { busyTimeoutMs: config.sqliteBusyTimeoutMs });
+  reader.sqlite.exec("PRAGMA query_only = ON");
   log.info(
-    { component: "store", path: config.databasePath, migrations: database.migrationsApplied },
+    { component: "store", path: config.databasePath, migrations: reader.migrationsApplied },
     "database open",
   );
 
-  const ingest = createIngestWriter(database.sqlite, {
-    handlers: ALWAYS_ON_HANDLERS,
-    maxPending: config.ingest.maxPending,
-    maxPendingBytes: config.ingest.maxPendingBytes,
-    log: log.child({ component: "ingest-writer" }),
-    onEventsCommitted: hooks.onEventsCommitted,
-  });
+  const ingest = createIngestClient(config.ingest);
+  const writer = createWriterLink(
+    placement,
+    { config, handlers: ALWAYS_ON_HANDLERS },
+    ingest.listener,
+    log,
+  );
+  ingest.attach(writer);
+  try {
+    await writer.ready;
+  } catch (error) {
+    reader.sqlite.close();
+    throw error;
+  }
 
   function checkReadiness(): StoreReadiness {
     const expected = EMBEDDED_MIGRATION_COUNT;
+    let applied = 0;
     try {
-      const applied = countAppliedMigrations(database.sqlite);
-      return { ok: applied >= expected, database: "ok", migrations: { applied, expected } };
+      applied = countAppliedMigrations(reader.sqlite);
     } catch {
-      return { ok: false, database: "unreachable", migrations: { applied: 0, expected } };
+      return {
+        ok: false,
+        database: "unreachable",
+        writer: writer.isUp() ? "up" : "down",
+        migrations: { applied, expected },
+      };
     }
+    const writerUp = writer.isUp();
+    return {
+      ok: applied >= expected && writerUp,
+      database: "ok",
+      writer: writerUp ? "up" : "down",
+      migrations: { applied, expected },
+    };
   }
 
   return {
-    database,
-    ingest,
+    reader,
+    writer,
+    ingest: ingest.writer,
     checkReadiness,
     async close() {
-      await ingest.close();
-      database.sqlite.close();
+      await ingest.writer.close();
+      // The writer's connection closes last: the last connection to close
+      // checkpoints the WAL into the database and removes it.
+      reader.sqlite.close();
+      await writer.close();
     },
   };
 }

@@ -44,16 +44,17 @@ export type DeliveryRecord = {
   readonly latencyMs: number;
 };
 
-/** Counters kept by the ingest writer since start. */
+/** Counters of the ingest path since start. */
 export interface IngestStats {
+  /** Batches answered after their commit. */
   commits: number;
   accepted: number;
   duplicates: number;
   duplicateBodyMismatches: number;
+  /** Batches of events that could not be committed (each request got 503). */
   storageFailures: number;
+  /** Requests refused because too many were waiting for a commit. */
   shed: number;
-  deliveriesWritten: number;
-  deliveriesDropped: number;
 }
 
 /** Writes events durably and exactly once, and appends to the delivery log. */
@@ -66,7 +67,7 @@ export interface IngestWriter {
   submit(event: IncomingEvent): Promise<IngestResult>;
   /** Queues a delivery-log row; it is written with the next commit. */
   recordDelivery(record: DeliveryRecord): void;
-  /** Writes everything queued now. */
+  /** Writes everything queued now, delivery-log rows included. */
   drain(): Promise<void>;
   /** Writes everything queued, then refuses new work (`StorageUnavailableError`). */
   close(): Promise<void>;
@@ -77,6 +78,8 @@ export interface IngestWriter {
 export interface StoreReadiness {
   readonly ok: boolean;
   readonly database: "ok" | "unreachable";
+  /** Whether the writer (the one writing connection) is running. */
+  readonly writer: "up" | "down";
   readonly migrations: { readonly applied: number; readonly expected: number };
 }
 

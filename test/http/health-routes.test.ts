@@ -3,8 +3,8 @@ import { createWorld, type World } from "../support/world.ts";
 
 let world: World;
 
-beforeEach(() => {
-  world = createWorld();
+beforeEach(async () => {
+  world = await createWorld();
 });
 
 afterEach(async () => {

@@ -3,8 +3,8 @@ import { createWorld, sampleEvent, type World } from "../support/world.ts";
 
 let world: World;
 
-beforeEach(() => {
-  world = createWorld();
+beforeEach(async () => {
+  world = await createWorld();
 });
 
 afterEach(async () => {
@@ -137,7 +137,7 @@ describe("a new event", () => {
   });
 
   it("accepts a body of exactly MAX_BODY_BYTES", async () => {
-    const small = createWorld({ MAX_BODY_BYTES: "1024" });
+    const small = await createWorld({ MAX_BODY_BYTES: "1024" });
     const filler = "x".repeat(1024 - sampleEvent({ eventId: "e-max", pad: "" }).length);
     const body = sampleEvent({ eventId: "e-max", pad: filler });
     expect(body.length).toBe(1024);
@@ -279,7 +279,7 @@ describe("a malformed request", () => {
   });
 
   it("refuses a body over MAX_BODY_BYTES with 413, declared or chunked", async () => {
-    const small = createWorld({ MAX_BODY_BYTES: "1024" });
+    const small = await createWorld({ MAX_BODY_BYTES: "1024" });
     const body = sampleEvent({ pad: "x".repeat(2000) });
 
     await expectError(await small.post(body), 413, "payload_too_large");

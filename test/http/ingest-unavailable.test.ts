@@ -18,11 +18,11 @@ async function expectUnavailable(response: Response, code: string) {
 
 describe("when storage fails", () => {
   it("answers 503 with Retry-After while the database is full, and recovers after", async () => {
-    world = createWorld();
+    world = await createWorld({}, { inlineWriter: true });
     await world.post(sampleEvent({ eventId: "before-full" }));
     await world.flush();
     const pages = world.rows<{ page_count: number }>("PRAGMA page_count")[0]?.page_count as number;
-    world.sqlite.exec(`PRAGMA max_page_count = ${pages}`);
+    world.writerSqlite.exec(`PRAGMA max_page_count = ${pages}`);
 
     const body = sampleEvent({ eventId: "during-full", pad: "x".repeat(20_000) });
     await expectUnavailable(await world.post(body), "storage_unavailable");
@@ -31,28 +31,28 @@ describe("when storage fails", () => {
       true,
     );
 
-    world.sqlite.exec("PRAGMA max_page_count = 1073741823");
+    world.writerSqlite.exec("PRAGMA max_page_count = 1073741823");
     const retried = await world.post(body);
     expect(await retried.json()).toEqual({ status: "accepted", eventId: "during-full" });
     expect(countEvents()).toBe(2);
   });
 
   it("answers 503 while the database refuses writes, and recovers after", async () => {
-    world = createWorld();
-    world.sqlite.exec("PRAGMA query_only = ON");
+    world = await createWorld({}, { inlineWriter: true });
+    world.writerSqlite.exec("PRAGMA query_only = ON");
 
     await expectUnavailable(
       await world.post(sampleEvent({ eventId: "ro-1" })),
       "storage_unavailable",
     );
 
-    world.sqlite.exec("PRAGMA query_only = OFF");
+    world.writerSqlite.exec("PRAGMA query_only = OFF");
     expect((await world.post(sampleEvent({ eventId: "ro-1" }))).status).toBe(200);
     expect(countEvents()).toBe(1);
   });
 
   it("answers 503 when another process holds the lock past the busy timeout", async () => {
-    world = createWorld({ SQLITE_BUSY_TIMEOUT_MS: "50" });
+    world = await createWorld({ SQLITE_BUSY_TIMEOUT_MS: "50" });
     const other = new Database(world.config.databasePath);
     other.exec("BEGIN IMMEDIATE");
 
@@ -67,13 +67,13 @@ describe("when storage fails", () => {
   });
 
   it("keeps the delivery-log rows of a failed commit and writes them once it recovers", async () => {
-    world = createWorld();
-    world.sqlite.exec("PRAGMA query_only = ON");
+    world = await createWorld({}, { inlineWriter: true });
+    world.writerSqlite.exec("PRAGMA query_only = ON");
     await world.post("{");
     await world.post(sampleEvent({ eventId: "late-log" }));
     await world.flush();
 
-    world.sqlite.exec("PRAGMA query_only = OFF");
+    world.writerSqlite.exec("PRAGMA query_only = OFF");
     await world.flush();
 
     const rows = world.rows<{ status: number; outcome: string }>(
@@ -88,7 +88,7 @@ describe("when storage fails", () => {
 
 describe("when too many requests wait for a commit", () => {
   it("sheds the excess with 503 and Retry-After, and stores only what it accepted", async () => {
-    world = createWorld({ INGEST_MAX_PENDING: "5" });
+    world = await createWorld({ INGEST_MAX_PENDING: "5" });
 
     const responses = await Promise.all(
       Array.from({ length: 20 }, (_, i) => world.post(sampleEvent({ eventId: `burst-${i}` }))),
@@ -104,7 +104,7 @@ describe("when too many requests wait for a commit", () => {
   });
 
   it("counts waiting bytes too", async () => {
-    world = createWorld({ INGEST_MAX_PENDING_BYTES: "65536" });
+    world = await createWorld({ INGEST_MAX_PENDING_BYTES: "65536" });
     const big = (i: number) => sampleEvent({ eventId: `big-${i}`, pad: "x".repeat(30_000) });
 
     const responses = await Promise.all([0, 1, 2, 3].map((i) => world.post(big(i))));

@@ -4,9 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "../../src/log.ts";
 import { type OpenDatabase, openDatabase } from "../../src/store/database.ts";
-import { StorageUnavailableError, StoreOverloadedError } from "../../src/store/errors.ts";
-import { createIngestWriter } from "../../src/store/ingest-writer.ts";
-import type { DeliveryRecord, IncomingEvent, IngestWriter } from "../../src/store/types.ts";
+import { StorageUnavailableError } from "../../src/store/errors.ts";
+import { createIngestWriter, type IngestWriter } from "../../src/store/ingest-writer.ts";
+import type { DeliveryRecord, IncomingEvent } from "../../src/store/types.ts";
+import { OUTCOME } from "../../src/store/writer-protocol.ts";
 
 let dir: string;
 let database: OpenDatabase;
@@ -56,53 +57,55 @@ beforeEach(() => {
   committed = [];
   writer = createIngestWriter(database.sqlite, {
     handlers: ["subscribers", "forward"],
-    maxPending: 1000,
-    maxPendingBytes: 1 << 20,
     log,
     onEventsCommitted: (n) => committed.push(n),
   });
 });
 
-afterEach(async () => {
-  await writer.close();
+afterEach(() => {
+  writer.close();
   database.sqlite.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
+type Reply = Uint8Array | StorageUnavailableError;
+
+/** Queues one batch and resolves with what the writer answered it. */
+function submit(events: IncomingEvent[], deliveries: DeliveryRecord[] = []): Promise<Reply> {
+  return new Promise((resolve) => writer.enqueue({ events, deliveries, reply: resolve }));
+}
+
 describe("the ingest writer", () => {
-  it("writes the submissions of one event-loop turn in a single commit", async () => {
-    const results = await Promise.all(
-      Array.from({ length: 300 }, (_, i) => writer.submit(event(`e-${i}`))),
+  it("commits the batches that arrive in one turn together, answering each", async () => {
+    const replies = await Promise.all(
+      Array.from({ length: 30 }, (_, b) =>
+        submit(Array.from({ length: 10 }, (_, i) => event(`e-${b}-${i}`))),
+      ),
     );
 
-    expect(results.every((r) => r.outcome === "accepted")).toBe(true);
+    expect(replies.every((r) => r instanceof Uint8Array && r.length === 10)).toBe(true);
+    expect(
+      replies.flatMap((r) => [...(r as Uint8Array)]).every((o) => o === OUTCOME.accepted),
+    ).toBe(true);
     expect(writer.stats.commits).toBe(1);
     expect(committed).toEqual([300]);
     expect(count("events")).toBe(300);
   });
 
   it("splits a very long queue into several commits", async () => {
-    const roomy = createIngestWriter(database.sqlite, {
-      handlers: ["subscribers"],
-      maxPending: 5000,
-      maxPendingBytes: 1 << 24,
-      log,
-    });
+    await Promise.all(
+      Array.from({ length: 12 }, (_, b) =>
+        submit(Array.from({ length: 100 }, (_, i) => event(`e-${b}-${i}`))),
+      ),
+    );
 
-    await Promise.all(Array.from({ length: 1200 }, (_, i) => roomy.submit(event(`e-${i}`))));
-
-    expect(roomy.stats.commits).toBe(3);
+    expect(writer.stats.commits).toBe(2);
     expect(count("events")).toBe(1200);
-    await roomy.close();
   });
 
   it("writes one outbox row per handler for each new event, none for a duplicate", async () => {
-    await Promise.all([
-      writer.submit(event("a")),
-      writer.submit(event("b")),
-      writer.submit(event("a")),
-    ]);
-    await writer.submit(event("b"));
+    await submit([event("a"), event("b"), event("a")]);
+    await submit([event("b")]);
 
     const rows = database.sqlite
       .query(
@@ -117,69 +120,55 @@ describe("the ingest writer", () => {
     ]);
   });
 
-  it("accepts the first of two same-id submissions in one batch and compares the bodies", async () => {
-    const [first, same, other] = await Promise.all([
-      writer.submit(event("x", '{"v":1}')),
-      writer.submit(event("x", '{"v":1}')),
-      writer.submit(event("x", '{"v":2}')),
+  it("accepts the first of two same-id events in one commit and compares the bodies", async () => {
+    const reply = await submit([
+      event("x", '{"v":1}'),
+      event("x", '{"v":1}'),
+      event("x", '{"v":2}'),
     ]);
 
-    expect(first).toEqual({ outcome: "accepted" });
-    expect(same).toEqual({ outcome: "duplicate", bodyDiffers: false });
-    expect(other).toEqual({ outcome: "duplicate", bodyDiffers: true });
-    expect(writer.stats.duplicateBodyMismatches).toBe(1);
+    expect([...(reply as Uint8Array)]).toEqual([
+      OUTCOME.accepted,
+      OUTCOME.duplicate,
+      OUTCOME.duplicateBodyDiffers,
+    ]);
   });
 
-  it("rejects every event of a failed commit and stores none of them", async () => {
+  it("fails every batch of a failed commit and stores none of their events", async () => {
     database.sqlite.exec("PRAGMA query_only = ON");
 
-    const results = await Promise.allSettled([
-      writer.submit(event("f1")),
-      writer.submit(event("f2")),
-    ]);
+    const replies = await Promise.all([submit([event("f1")]), submit([event("f2")])]);
 
-    for (const result of results) {
-      expect(result.status).toBe("rejected");
-      expect((result as PromiseRejectedResult).reason).toBeInstanceOf(StorageUnavailableError);
-    }
+    for (const reply of replies) expect(reply).toBeInstanceOf(StorageUnavailableError);
     database.sqlite.exec("PRAGMA query_only = OFF");
     expect(count("events")).toBe(0);
     expect(committed).toEqual([]);
   });
 
-  it("refuses a submission beyond the pending bound without queuing it", async () => {
-    const small = createIngestWriter(database.sqlite, {
-      handlers: [],
-      maxPending: 2,
-      maxPendingBytes: 1 << 20,
-      log,
-    });
+  it("keeps the delivery rows of a failed commit and writes them with the next one", async () => {
+    database.sqlite.exec("PRAGMA query_only = ON");
+    await submit([], [delivery("r1")]);
+    database.sqlite.exec("PRAGMA query_only = OFF");
 
-    const results = await Promise.allSettled([1, 2, 3].map((i) => small.submit(event(`p-${i}`))));
+    await submit([event("after")], [delivery("r2")]);
 
-    expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled", "rejected"]);
-    expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(StoreOverloadedError);
-    await small.close();
+    expect(count("deliveries")).toBe(2);
+    expect(count("events")).toBe(1);
   });
 
-  it("writes delivery rows with the next commit, or on their own", async () => {
-    writer.recordDelivery(delivery("r1"));
-    await writer.submit(event("with-delivery"));
-    expect(count("deliveries")).toBe(1);
+  it("writes a batch of delivery rows alone", async () => {
+    const reply = await submit([], [delivery("r1"), delivery("r2")]);
 
-    writer.recordDelivery(delivery("r2"));
-    await Bun.sleep(5);
+    expect((reply as Uint8Array).length).toBe(0);
     expect(count("deliveries")).toBe(2);
   });
 
-  it("writes what is queued on close and refuses new work after", async () => {
-    const pending = writer.submit(event("last"));
-    writer.recordDelivery(delivery("r-last"));
+  it("writes what is queued when closed", async () => {
+    const pending = submit([event("last")], [delivery("r-last")]);
 
-    await writer.close();
+    writer.close();
 
-    expect(await pending).toEqual({ outcome: "accepted" });
+    expect([...((await pending) as Uint8Array)]).toEqual([OUTCOME.accepted]);
     expect(count("deliveries")).toBe(1);
-    expect(writer.submit(event("too-late"))).rejects.toBeInstanceOf(StorageUnavailableError);
   });
 });

@@ -13,6 +13,7 @@ import { type Config, loadConfig } from "../../src/config.ts";
 import { type App, createApp } from "../../src/http/app.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
 import { createSqliteStore, type SqliteStore } from "../../src/store/sqlite-store.ts";
+import type { WriterPlacement } from "../../src/store/writer-link.ts";
 import { createVerifierChain } from "../../src/verify/chain.ts";
 
 /** A captured log line. */
@@ -24,7 +25,13 @@ export interface World {
   readonly log: Logger;
   readonly logs: LogLine[];
   readonly store: SqliteStore;
+  /** A reading connection, for assertions. */
   readonly sqlite: Database;
+  /**
+   * The writing connection, when the world's writer runs inline: for tests
+   * that break storage on purpose (a full disk, a read-only database).
+   */
+  readonly writerSqlite: Database;
   readonly app: App;
   /** The peer address the next requests come from. */
   peer: string | null;
@@ -47,13 +54,31 @@ export interface PostInit {
 /** The environment every world starts from; a test's `env` overrides it. */
 export const BASE_TEST_ENV = { WEBHOOK_VERIFIERS: "none", LOG_LEVEL: "debug" } as const;
 
+/** The writer thread's entry point, as the program starts it. */
+export const WRITER_THREAD: WriterPlacement = {
+  kind: "thread",
+  entry: new URL("../../src/writer-thread.ts", import.meta.url),
+};
+
+export interface WorldOptions {
+  /** Run the writer inline instead of in its thread (to reach its connection). */
+  readonly inlineWriter?: boolean;
+}
+
 /** Creates a world; `env` is the environment as the program would read it. */
-export function createWorld(env: Record<string, string> = {}): World {
+export async function createWorld(
+  env: Record<string, string> = {},
+  options: WorldOptions = {},
+): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), "maildesk-test-"));
   const config = loadConfig({ ...BASE_TEST_ENV, DATABASE_URL: join(dir, "maildesk.db"), ...env });
   const logs: LogLine[] = [];
   const log = createLogger(config.log, { write: (line: string) => logs.push(JSON.parse(line)) });
-  const store = createSqliteStore(config, log);
+  const store = await createSqliteStore(
+    config,
+    log,
+    options.inlineWriter ? { kind: "inline" } : WRITER_THREAD,
+  );
   const chain = createVerifierChain(config, log);
   const world: World = {
     dir,
@@ -61,7 +86,12 @@ export function createWorld(env: Record<string, string> = {}): World {
     log,
     logs,
     store,
-    sqlite: store.database.sqlite,
+    sqlite: store.reader.sqlite,
+    get writerSqlite() {
+      const connection = store.writer.inlineConnection;
+      if (!connection) throw new Error("the writer's connection is only reachable inline");
+      return connection;
+    },
     peer: "127.0.0.1",
     app: createApp({ config, store, chain, log, peerAddress: () => world.peer }),
 
