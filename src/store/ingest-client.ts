@@ -70,7 +70,7 @@ export function createIngestClient(options: IngestClientOptions): {
     sendScheduled = false;
     if (events.length === 0 && deliveries.length === 0) return;
     const batchId = nextBatchId++;
-    const buffer = encodeBatch(events, deliveries);
+    const batch = encodeBatch(events, deliveries);
     inFlight.set(batchId, waiters);
     events = [];
     waiters = [];
@@ -79,7 +79,7 @@ export function createIngestClient(options: IngestClientOptions): {
       settleFailed(batchId, new StorageUnavailableError("WRITER_DOWN"));
       return;
     }
-    link.sendBatch(batchId, buffer);
+    link.sendBatch(batchId, batch);
   }
 
   function release(batch: Waiter[]): void {

@@ -1,50 +1,22 @@
 /**
- * The binary form in which a batch of events and delivery-log rows crosses
- * from the HTTP thread to the writer thread.
+ * The form in which a batch of events and delivery-log rows crosses from the
+ * HTTP thread to the writer thread: the fields as one JSON text of arrays
+ * (no keys), and the raw bodies side by side in one buffer that is
+ * transferred, not copied.
  *
- * Structured cloning of plain objects costs about 2.5 µs per event here;
- * packing the fields into one buffer and transferring it (no copy) costs
- * about a quarter of that, on the thread that also serves HTTP. The layout is
- * private to this module: a count of each kind, then field after field in
- * the order of `EVENT_FIELDS` / `DELIVERY_FIELDS`. Strings are UTF-8 with a
- * length prefix (a length of 0xFFFFFFFF marks `null`), numbers are float64
- * (NaN marks `null`), the raw body is bytes with a length prefix.
+ * Measured here for a batch of 16 events and 16 delivery rows: structured
+ * cloning of the objects costs about 40 µs, a hand-written binary layout
+ * about 30 µs to encode and 20 µs to decode, and this form 12 µs and 9 µs:
+ * JSON.stringify and JSON.parse are native, and bodies are copied once.
+ * The field order below is the whole contract; both sides use this module.
  */
 import type { DeliveryRecord, IncomingEvent } from "./types.ts";
 
-const NULL_LENGTH = 0xff_ff_ff_ff;
-/** Room for the fields of one record beside its body; the buffer grows if needed. */
-const BYTES_PER_RECORD = 512;
-
-type Kind = "text" | "number" | "bytes";
-
-const EVENT_FIELDS = [
-  ["eventId", "text"],
-  ["type", "text"],
-  ["contactId", "text"],
-  ["email", "text"],
-  ["status", "text"],
-  ["createdAtRaw", "text"],
-  ["createdAt", "number"],
-  ["receivedAt", "number"],
-  ["sourceIp", "text"],
-  ["requestId", "text"],
-  ["rawBody", "bytes"],
-] as const satisfies readonly (readonly [keyof IncomingEvent, Kind])[];
-
-const DELIVERY_FIELDS = [
-  ["receivedAt", "number"],
-  ["requestId", "text"],
-  ["sourceIp", "text"],
-  ["method", "text"],
-  ["path", "text"],
-  ["status", "number"],
-  ["outcome", "text"],
-  ["reason", "text"],
-  ["eventId", "text"],
-  ["bodyBytes", "number"],
-  ["latencyMs", "number"],
-] as const satisfies readonly (readonly [keyof DeliveryRecord, Kind])[];
+/** A batch as it travels: `fields` is JSON, `bodies` holds every raw body in order. */
+export interface EncodedBatch {
+  readonly fields: string;
+  readonly bodies: ArrayBuffer;
+}
 
 /** A decoded batch. */
 export interface IngestBatch {
@@ -52,173 +24,118 @@ export interface IngestBatch {
   readonly deliveries: DeliveryRecord[];
 }
 
-const encoder = new TextEncoder();
+type EventRow = [
+  eventId: string,
+  type: string,
+  contactId: string | null,
+  email: string | null,
+  status: string | null,
+  createdAtRaw: string | null,
+  createdAt: number | null,
+  receivedAt: number,
+  sourceIp: string | null,
+  requestId: string,
+  bodyBytes: number,
+];
 
-/** Packs a batch into one buffer, to be transferred with `postMessage`. */
+type DeliveryRow = [
+  receivedAt: number,
+  requestId: string,
+  sourceIp: string | null,
+  method: string,
+  path: string,
+  status: number,
+  outcome: DeliveryRecord["outcome"],
+  reason: string | null,
+  eventId: string | null,
+  bodyBytes: number | null,
+  latencyMs: number,
+];
+
+/** Packs a batch; `bodies` is to be transferred with `postMessage`. */
 export function encodeBatch(
   events: readonly IncomingEvent[],
   deliveries: readonly DeliveryRecord[],
-): ArrayBuffer {
-  const writer = new BufferWriter(estimateBytes(events, deliveries.length));
-  writer.uint32(events.length);
-  writer.uint32(deliveries.length);
-  for (const event of events) writer.record(event, EVENT_FIELDS);
-  for (const delivery of deliveries) writer.record(delivery, DELIVERY_FIELDS);
-  return writer.finish();
+): EncodedBatch {
+  let total = 0;
+  for (const event of events) total += event.rawBody.byteLength;
+  const bodies = new Uint8Array(total);
+
+  let offset = 0;
+  const eventRows: EventRow[] = new Array(events.length);
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i] as IncomingEvent;
+    bodies.set(e.rawBody, offset);
+    offset += e.rawBody.byteLength;
+    eventRows[i] = [
+      e.eventId,
+      e.type,
+      e.contactId,
+      e.email,
+      e.status,
+      e.createdAtRaw,
+      e.createdAt,
+      e.receivedAt,
+      e.sourceIp,
+      e.requestId,
+      e.rawBody.byteLength,
+    ];
+  }
+  const deliveryRows: DeliveryRow[] = deliveries.map((d) => [
+    d.receivedAt,
+    d.requestId,
+    d.sourceIp,
+    d.method,
+    d.path,
+    d.status,
+    d.outcome,
+    d.reason,
+    d.eventId,
+    d.bodyBytes,
+    d.latencyMs,
+  ]);
+  return { fields: JSON.stringify([eventRows, deliveryRows]), bodies: bodies.buffer };
 }
 
-/** Unpacks what `encodeBatch` packed. */
-export function decodeBatch(buffer: ArrayBuffer): IngestBatch {
-  const reader = new BufferReader(buffer);
-  const eventCount = reader.uint32();
-  const deliveryCount = reader.uint32();
-  const events: IncomingEvent[] = new Array(eventCount);
-  for (let i = 0; i < eventCount; i++) events[i] = readEvent(reader);
-  const deliveries: DeliveryRecord[] = new Array(deliveryCount);
-  for (let i = 0; i < deliveryCount; i++) deliveries[i] = readDelivery(reader);
+/** Unpacks what `encodeBatch` packed. Raw bodies are views into `bodies`. */
+export function decodeBatch({ fields, bodies }: EncodedBatch): IngestBatch {
+  const [eventRows, deliveryRows] = JSON.parse(fields) as [EventRow[], DeliveryRow[]];
+  const bytes = new Uint8Array(bodies);
+
+  let offset = 0;
+  const events: IncomingEvent[] = new Array(eventRows.length);
+  for (let i = 0; i < eventRows.length; i++) {
+    const row = eventRows[i] as EventRow;
+    const end = offset + row[10];
+    events[i] = {
+      eventId: row[0],
+      type: row[1],
+      contactId: row[2],
+      email: row[3],
+      status: row[4],
+      createdAtRaw: row[5],
+      createdAt: row[6],
+      receivedAt: row[7],
+      sourceIp: row[8],
+      requestId: row[9],
+      rawBody: bytes.subarray(offset, end),
+    };
+    offset = end;
+  }
+  const deliveries = deliveryRows.map(
+    (row): DeliveryRecord => ({
+      receivedAt: row[0],
+      requestId: row[1],
+      sourceIp: row[2],
+      method: row[3],
+      path: row[4],
+      status: row[5],
+      outcome: row[6],
+      reason: row[7],
+      eventId: row[8],
+      bodyBytes: row[9],
+      latencyMs: row[10],
+    }),
+  );
   return { events, deliveries };
-}
-
-// Object literals in field order give every decoded record the same shape,
-// which keeps the writer's loops over them fast. Their order must match
-// EVENT_FIELDS and DELIVERY_FIELDS.
-function readEvent(r: BufferReader): IncomingEvent {
-  return {
-    eventId: r.text() as string,
-    type: r.text() as string,
-    contactId: r.text(),
-    email: r.text(),
-    status: r.text(),
-    createdAtRaw: r.text(),
-    createdAt: r.number(),
-    receivedAt: r.number() as number,
-    sourceIp: r.text(),
-    requestId: r.text() as string,
-    rawBody: r.blob(),
-  };
-}
-
-function readDelivery(r: BufferReader): DeliveryRecord {
-  return {
-    receivedAt: r.number() as number,
-    requestId: r.text() as string,
-    sourceIp: r.text(),
-    method: r.text() as string,
-    path: r.text() as string,
-    status: r.number() as number,
-    outcome: r.text() as DeliveryRecord["outcome"],
-    reason: r.text(),
-    eventId: r.text(),
-    bodyBytes: r.number(),
-    latencyMs: r.number() as number,
-  };
-}
-
-function estimateBytes(events: readonly IncomingEvent[], deliveries: number): number {
-  let bytes = 8 + (events.length + deliveries) * BYTES_PER_RECORD;
-  for (const event of events) bytes += event.rawBody.byteLength;
-  return bytes;
-}
-
-class BufferWriter {
-  private bytes: Uint8Array;
-  private view: DataView;
-  private offset = 0;
-
-  constructor(capacity: number) {
-    this.bytes = new Uint8Array(capacity);
-    this.view = new DataView(this.bytes.buffer);
-  }
-
-  uint32(value: number): void {
-    this.reserve(4);
-    this.view.setUint32(this.offset, value, true);
-    this.offset += 4;
-  }
-
-  record(record: object, fields: readonly (readonly [string, Kind])[]): void {
-    const values = record as Record<string, unknown>;
-    for (const [name, kind] of fields) {
-      const value = values[name];
-      if (kind === "number") this.number(value as number | null);
-      else if (kind === "text") this.text(value as string | null);
-      else this.blob(value as Uint8Array);
-    }
-  }
-
-  finish(): ArrayBuffer {
-    return this.bytes.buffer.slice(0, this.offset) as ArrayBuffer;
-  }
-
-  private number(value: number | null): void {
-    this.reserve(8);
-    this.view.setFloat64(this.offset, value ?? Number.NaN, true);
-    this.offset += 8;
-  }
-
-  private text(value: string | null): void {
-    if (value === null) {
-      this.uint32(NULL_LENGTH);
-      return;
-    }
-    // A UTF-16 code unit takes at most 3 bytes in UTF-8.
-    this.reserve(4 + value.length * 3);
-    const { written } = encoder.encodeInto(value, this.bytes.subarray(this.offset + 4));
-    this.view.setUint32(this.offset, written, true);
-    this.offset += 4 + written;
-  }
-
-  private blob(value: Uint8Array): void {
-    this.uint32(value.byteLength);
-    this.reserve(value.byteLength);
-    this.bytes.set(value, this.offset);
-    this.offset += value.byteLength;
-  }
-
-  private reserve(bytes: number): void {
-    if (this.offset + bytes <= this.bytes.byteLength) return;
-    const grown = new Uint8Array(Math.max(this.bytes.byteLength * 2, this.offset + bytes));
-    grown.set(this.bytes.subarray(0, this.offset));
-    this.bytes = grown;
-    this.view = new DataView(grown.buffer);
-  }
-}
-
-class BufferReader {
-  private readonly bytes: Buffer;
-  private readonly view: DataView;
-  private offset = 0;
-
-  constructor(buffer: ArrayBuffer) {
-    this.bytes = Buffer.from(buffer);
-    this.view = new DataView(buffer);
-  }
-
-  uint32(): number {
-    const value = this.view.getUint32(this.offset, true);
-    this.offset += 4;
-    return value;
-  }
-
-  number(): number | null {
-    const value = this.view.getFloat64(this.offset, true);
-    this.offset += 8;
-    return Number.isNaN(value) ? null : value;
-  }
-
-  text(): string | null {
-    const length = this.uint32();
-    if (length === NULL_LENGTH) return null;
-    const value = this.bytes.toString("utf8", this.offset, this.offset + length);
-    this.offset += length;
-    return value;
-  }
-
-  blob(): Uint8Array {
-    const length = this.uint32();
-    // A view, not a copy: the buffer was transferred to this thread and is ours.
-    const value = this.bytes.subarray(this.offset, this.offset + length);
-    this.offset += length;
-    return value;
-  }
 }

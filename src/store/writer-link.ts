@@ -10,6 +10,7 @@
 import type { Logger } from "../log.ts";
 import { writeLogLine } from "../log.ts";
 import { StorageUnavailableError } from "./errors.ts";
+import type { EncodedBatch } from "./ingest-codec.ts";
 import type { FromWriter, ToWriter, WriterStatus } from "./writer-protocol.ts";
 import {
   type ComponentFactory,
@@ -48,7 +49,7 @@ export class WriterCallError extends Error {
 export interface WriterLink {
   /** Resolves once the writer has opened the database; rejects if it cannot. */
   readonly ready: Promise<void>;
-  sendBatch(batchId: number, buffer: ArrayBuffer): void;
+  sendBatch(batchId: number, batch: EncodedBatch): void;
   /** Runs a named command on the writing connection. */
   call<T = unknown>(command: string, args?: unknown): Promise<T>;
   /** The last status the writer reported, or `null` before the first. */
@@ -183,8 +184,8 @@ export function createWriterLink(
 
   return {
     ready,
-    sendBatch(batchId, buffer) {
-      transport.post({ type: "batch", batchId, buffer }, [buffer]);
+    sendBatch(batchId, batch) {
+      transport.post({ type: "batch", batchId, batch }, [batch.bodies]);
     },
     call<T>(command: string, args?: unknown) {
       if (!up)

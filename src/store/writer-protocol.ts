@@ -1,10 +1,12 @@
 /**
  * The messages between the HTTP thread and the writer thread.
  *
- * Batches of events go as one transferred buffer each (see ingest-codec.ts)
+ * Batches of events go as one JSON text and one transferred buffer each (see
+ * ingest-codec.ts)
  * and are answered, in order, with one outcome per event. Everything else is
  * a call: a named command with structured-clonable arguments, answered once.
  */
+import type { EncodedBatch } from "./ingest-codec.ts";
 import type { WriterStartOptions } from "./writer-service.ts";
 
 /** One event's outcome in a batch reply. */
@@ -13,7 +15,7 @@ export const OUTCOME = { accepted: 0, duplicate: 1, duplicateBodyDiffers: 2 } as
 /** From the HTTP thread to the writer thread. */
 export type ToWriter =
   | { readonly type: "start"; readonly options: WriterStartOptions }
-  | { readonly type: "batch"; readonly batchId: number; readonly buffer: ArrayBuffer }
+  | { readonly type: "batch"; readonly batchId: number; readonly batch: EncodedBatch }
   | {
       readonly type: "call";
       readonly callId: number;

@@ -10,7 +10,7 @@ import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { openDatabase } from "./database.ts";
 import { StorageUnavailableError, toStorageUnavailable } from "./errors.ts";
-import { decodeBatch } from "./ingest-codec.ts";
+import { decodeBatch, type EncodedBatch } from "./ingest-codec.ts";
 import { createIngestWriter, type IngestWriter } from "./ingest-writer.ts";
 import type { FromWriter, ToWriter, WriterStatus } from "./writer-protocol.ts";
 
@@ -116,13 +116,13 @@ export function createWriterService(
     send({ type: "heartbeat", status });
   }
 
-  function acceptBatch(batchId: number, buffer: ArrayBuffer): void {
+  function acceptBatch(batchId: number, batch: EncodedBatch): void {
     if (!ingest || closing) {
       send({ type: "batch-failed", batchId, storageCode: "CLOSED" });
       return;
     }
     ingest.enqueue({
-      ...decodeBatch(buffer),
+      ...decodeBatch(batch),
       reply(result) {
         if (result instanceof StorageUnavailableError) {
           send({ type: "batch-failed", batchId, storageCode: result.storageCode });
@@ -174,7 +174,7 @@ export function createWriterService(
           start(message.options);
           return;
         case "batch":
-          acceptBatch(message.batchId, message.buffer);
+          acceptBatch(message.batchId, message.batch);
           return;
         case "call":
           void runCommand(message.callId, message.command, message.args);
