@@ -12,8 +12,8 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { Elysia } from "elysia";
-import type { Logger } from "../log.ts";
 import { RequestError } from "../http/errors.ts";
+import type { Logger } from "../log.ts";
 
 const REALM = 'Bearer realm="maildesk-receiver"';
 const BEARER = /^Bearer +(\S+) *$/i;

@@ -10,6 +10,7 @@ import {
   NullableString,
   pageOf,
   pageQuery,
+  parameters,
   Timestamp,
   toIso,
   UnauthorizedBody,
@@ -50,26 +51,28 @@ export function createDeliveriesRoutes({ queries, auth }: DeliveriesRouteDeps) {
       return { items: page.items.map(toDeliveryJson), nextCursor: page.nextCursor };
     },
     {
-      query: t.Object({
-        status: t.Optional(
-          t.Number({
-            minimum: 100,
-            maximum: 599,
-            multipleOf: 1,
-            description: "Only requests answered with this HTTP status.",
-            examples: [401],
-            error: "status must be an HTTP status (100-599)",
-          }),
-        ),
-        outcome: t.Optional(
-          t.UnionEnum(DELIVERY_OUTCOMES, {
-            default: undefined,
-            description: "Only requests with this outcome.",
-            error: `outcome must be one of ${DELIVERY_OUTCOMES.join(", ")}`,
-          }),
-        ),
-        ...pageQuery,
-      }),
+      query: parameters(
+        t.Object({
+          status: t.Optional(
+            t.Number({
+              minimum: 100,
+              maximum: 599,
+              multipleOf: 1,
+              description: "Only requests answered with this HTTP status.",
+              examples: [401],
+              error: "status must be an HTTP status (100-599)",
+            }),
+          ),
+          outcome: t.Optional(
+            t.UnionEnum(DELIVERY_OUTCOMES, {
+              default: undefined,
+              description: "Only requests with this outcome.",
+              error: `outcome must be one of ${DELIVERY_OUTCOMES.join(", ")}`,
+            }),
+          ),
+          ...pageQuery,
+        }),
+      ),
       response: {
         200: pageOf(DeliverySchema, "A page of the delivery log, newest first."),
         400: InvalidRequestBody,

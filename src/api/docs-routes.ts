@@ -12,10 +12,10 @@
  */
 import { openapi } from "@elysiajs/openapi";
 import { Elysia } from "elysia";
-import packageJson from "../../package.json" with { type: "json" };
-import swaggerBundle from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
-import swaggerCss from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
 import favicon from "swagger-ui-dist/favicon-32x32.png" with { type: "file" };
+import swaggerCss from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
+import swaggerBundle from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
+import packageJson from "../../package.json" with { type: "json" };
 import { WEBHOOK_DOCS } from "./webhook-docs.ts";
 
 export const DOCS_PATH = "/docs";
@@ -69,8 +69,8 @@ function asset(path: string, contentType: string) {
   return () => new Response(Bun.file(path), { headers: { "content-type": contentType, ...CACHE } });
 }
 
-/** The OpenAPI document and Swagger UI. */
-export function createDocsRoutes() {
+/** The OpenAPI document and Swagger UI; `metricsToken`: whether `/metrics` asks for one. */
+export function createDocsRoutes({ metricsToken }: { readonly metricsToken: boolean }) {
   return new Elysia({ name: "docs" })
     .use(
       openapi({
@@ -88,6 +88,7 @@ export function createDocsRoutes() {
               "(`/metrics` takes `METRICS_TOKEN` when it is set).",
             license: { name: "Proprietary", identifier: "LicenseRef-Proprietary" },
           },
+          servers: [{ url: "/", description: "This server." }],
           tags: [
             { name: "Events", description: "Stored events and replay." },
             { name: "Outbox", description: "Outbox rows and retries." },
@@ -106,6 +107,15 @@ export function createDocsRoutes() {
                   "`ADMIN_TOKEN`, or the token generated at first start " +
                   "(`maildesk-receiver admin-token` prints it).",
               },
+              ...(metricsToken
+                ? {
+                    metricsToken: {
+                      type: "http" as const,
+                      scheme: "bearer",
+                      description: "`METRICS_TOKEN`.",
+                    },
+                  }
+                : {}),
             },
           },
           // TypeBox schemas are JSON Schema, which OpenAPI 3.1 takes as is; the

@@ -23,6 +23,7 @@ import {
   NullableTimestamp,
   pageOf,
   pageQuery,
+  parameters,
   parseTimeParameter,
   Timestamp,
   timeQuery,
@@ -107,16 +108,18 @@ export function createEventsRoutes({ queries, commands, auth }: EventsRouteDeps)
         return { items: page.items.map(toEventJson), nextCursor: page.nextCursor };
       },
       {
-        query: t.Object({
-          type: t.Optional(
-            t.String({ description: "Only this event type.", examples: ["subscriber.created"] }),
-          ),
-          email: t.Optional(t.String({ description: "Only events with this `email` (exact)." })),
-          contactId: t.Optional(t.String({ description: "Only events with this contact `id`." })),
-          since: timeQuery("since", "Received at or after this time."),
-          until: timeQuery("until", "Received before this time."),
-          ...pageQuery,
-        }),
+        query: parameters(
+          t.Object({
+            type: t.Optional(
+              t.String({ description: "Only this event type.", examples: ["subscriber.created"] }),
+            ),
+            email: t.Optional(t.String({ description: "Only events with this `email` (exact)." })),
+            contactId: t.Optional(t.String({ description: "Only events with this contact `id`." })),
+            since: timeQuery("since", "Received at or after this time."),
+            until: timeQuery("until", "Received before this time."),
+            ...pageQuery,
+          }),
+        ),
         response: {
           200: pageOf(EventSummarySchema, "A page of events, newest first."),
           400: InvalidRequestBody,

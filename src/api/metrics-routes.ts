@@ -11,8 +11,8 @@
 import { Elysia, t } from "elysia";
 import type { Logger } from "../log.ts";
 import type { Store } from "../store/types.ts";
-import { createBearerAuth } from "./bearer-auth.ts";
 import { numberOrUndefined, viewBackground } from "./background-status.ts";
+import { createBearerAuth } from "./bearer-auth.ts";
 import type { IngestMetrics } from "./ingest-metrics.ts";
 import { CONTENT_TYPE, type Labels, MetricsText } from "./prometheus-text.ts";
 import { UnauthorizedBody } from "./schemas.ts";
@@ -141,7 +141,7 @@ export function createMetricsRoutes(deps: MetricsRouteDeps) {
           "Webhook requests by outcome and status, ingest latency, outbox rows by state, worker " +
           "attempts, failures and dead letters, writer up. Needs `METRICS_TOKEN` as a bearer " +
           "token when that is set.",
-        ...(token !== null ? { security: [{ metricsToken: [] }] } : {}),
+        security: token !== null ? [{ metricsToken: [] }] : [],
       },
     },
   );

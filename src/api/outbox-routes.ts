@@ -17,6 +17,7 @@ import {
   NullableString,
   pageOf,
   pageQuery,
+  parameters,
   Timestamp,
   toIso,
   UnauthorizedBody,
@@ -79,17 +80,19 @@ export function createOutboxRoutes({ queries, commands, auth }: OutboxRouteDeps)
         return { items: page.items.map(toOutboxJson), nextCursor: page.nextCursor };
       },
       {
-        query: t.Object({
-          state: t.Optional(
-            t.UnionEnum(OUTBOX_STATES, {
-              default: undefined,
-              description: "Only rows in this state.",
-              error: `state must be one of ${OUTBOX_STATES.join(", ")}`,
-            }),
-          ),
-          handler: HandlerQuery,
-          ...pageQuery,
-        }),
+        query: parameters(
+          t.Object({
+            state: t.Optional(
+              t.UnionEnum(OUTBOX_STATES, {
+                default: undefined,
+                description: "Only rows in this state.",
+                error: `state must be one of ${OUTBOX_STATES.join(", ")}`,
+              }),
+            ),
+            handler: HandlerQuery,
+            ...pageQuery,
+          }),
+        ),
         response: {
           200: pageOf(OutboxEntrySchema, "A page of outbox rows, newest first."),
           400: InvalidRequestBody,
@@ -106,7 +109,7 @@ export function createOutboxRoutes({ queries, commands, auth }: OutboxRouteDeps)
       "/retry-dead",
       async ({ query }) => ({ retried: await commands.retryDead({ handler: query.handler }) }),
       {
-        query: t.Object({ handler: HandlerQuery }),
+        query: parameters(t.Object({ handler: HandlerQuery })),
         response: {
           200: t.Object(
             { retried: t.Number({ description: "How many dead rows were made due." }) },
@@ -135,7 +138,7 @@ export function createOutboxRoutes({ queries, commands, auth }: OutboxRouteDeps)
         return toOutboxJson(queries.getOutboxEntry(params.id) as OutboxEntry);
       },
       {
-        params: OutboxParams,
+        params: parameters(OutboxParams),
         response: {
           200: t.Object(OutboxEntrySchema.properties, { description: "The row, now due." }),
           400: InvalidRequestBody,

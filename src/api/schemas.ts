@@ -3,8 +3,9 @@
  * parameters, times, and the route details every authenticated route carries
  * (its tag, the bearer requirement, the 401 answer).
  */
-import { type TSchema, t } from "elysia";
-import { RequestError } from "../http/errors.ts";
+import type { TObject, TSchema } from "@sinclair/typebox";
+import { t } from "elysia";
+import { INVALID_MESSAGE, RequestError } from "../http/errors.ts";
 
 /** Items per page unless `limit` says otherwise, and the most it may say. */
 export const DEFAULT_PAGE_LIMIT = 50;
@@ -43,6 +44,24 @@ export const UnavailableBody = errorBody("The writer is not running; retry later
   error: "storage_unavailable",
   message: "Storage is unavailable; retry later.",
 });
+
+/**
+ * The query or path schema of a route. Each property may give an `error`:
+ * the message of the 400 answer when it does not validate. It is moved out
+ * of the schema's JSON (an OpenAPI linter would refuse the unknown keyword).
+ */
+export function parameters<T extends TObject>(schema: T): T {
+  const properties = Object.values(schema.properties) as unknown as Record<
+    string | symbol,
+    unknown
+  >[];
+  for (const property of properties) {
+    if (typeof property.error !== "string") continue;
+    property[INVALID_MESSAGE] = property.error;
+    delete property.error;
+  }
+  return schema;
+}
 
 /** `limit` and `cursor`, for the query schema of a list. */
 export const pageQuery = {

@@ -25,6 +25,7 @@ import {
   NullableTimestamp,
   pageOf,
   pageQuery,
+  parameters,
   Timestamp,
   toIso,
   UnauthorizedBody,
@@ -90,13 +91,15 @@ export function createSubscribersRoutes({ subscribers, auth }: SubscribersRouteD
         return { items: page.items.map(toSubscriberJson), nextCursor: page.nextCursor };
       },
       {
-        query: t.Object({
-          status: t.Optional(
-            t.String({ description: "Only contacts with this status.", examples: ["active"] }),
-          ),
-          email: t.Optional(t.String({ description: "Only the contact with this e-mail." })),
-          ...pageQuery,
-        }),
+        query: parameters(
+          t.Object({
+            status: t.Optional(
+              t.String({ description: "Only contacts with this status.", examples: ["active"] }),
+            ),
+            email: t.Optional(t.String({ description: "Only the contact with this e-mail." })),
+            ...pageQuery,
+          }),
+        ),
         response: {
           200: pageOf(SubscriberSchema, "A page of contacts, most recently changed first."),
           400: InvalidRequestBody,

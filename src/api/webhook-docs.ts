@@ -4,8 +4,8 @@
  * answers; they are written out here and merged into the document.
  */
 import { t } from "elysia";
-import { EventPayloadSchema } from "../http/payload.ts";
 import { WEBHOOK_PATH } from "../http/ingest-route.ts";
+import { EventPayloadSchema } from "../http/payload.ts";
 import { errorBody } from "./schemas.ts";
 
 const Accepted = t.Object(

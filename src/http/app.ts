@@ -12,8 +12,14 @@ import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { Store } from "../store/types.ts";
 import type { VerifierChain } from "../verify/chain.ts";
-import { errorResponse, jsonResponse, RequestError, toRequestError } from "./errors.ts";
 import { createBackgroundChecks } from "./background-checks.ts";
+import {
+  errorResponse,
+  jsonResponse,
+  RequestError,
+  toRequestError,
+  validationMessage,
+} from "./errors.ts";
 import { createHealthRoutes, type ReadinessCheck } from "./health-routes.ts";
 import { createIngestRoutes } from "./ingest-route.ts";
 
@@ -49,7 +55,8 @@ export function createApp(deps: AppDeps) {
         });
       }
       if ((code === "PARSE" || code === "VALIDATION") && !isResponseValidation(error)) {
-        return jsonResponse(400, { error: "invalid_request", message: String(error.message) });
+        const message = code === "VALIDATION" ? validationMessage(error) : String(error.message);
+        return jsonResponse(400, { error: "invalid_request", message });
       }
       const requestError = toRequestError(error);
       if (requestError.status === 500) log.error({ err: error, code }, "unhandled error");
@@ -69,7 +76,7 @@ export function createApp(deps: AppDeps) {
         log,
       }),
     )
-    .use(createDocsRoutes())
+    .use(createDocsRoutes({ metricsToken: deps.config.metricsToken !== null }))
     .use(createApiRoutes({ store: deps.store, adminToken, log }))
     .use(
       createIngestRoutes({

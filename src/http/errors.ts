@@ -86,3 +86,22 @@ export function errorResponse(
     { ...error.headers, ...extraHeaders },
   );
 }
+
+/**
+ * Where a parameter's schema keeps the message of its 400 answer (see
+ * `parameters` in src/api/schemas.ts). A symbol, so that the OpenAPI document,
+ * which is the schemas as JSON, does not show it.
+ */
+export const INVALID_MESSAGE = Symbol("invalidMessage");
+
+/** The message for a failed validation: the parameter's own, or Elysia's. */
+export function validationMessage(error: unknown): string {
+  const { valueError, message } = error as {
+    valueError?: { path?: string; message?: string; schema?: Record<symbol, unknown> };
+    message?: string;
+  };
+  const own = valueError?.schema?.[INVALID_MESSAGE];
+  if (typeof own === "string") return own;
+  if (valueError?.message) return `${valueError.path || "value"}: ${valueError.message}`;
+  return String(message);
+}

@@ -24,7 +24,10 @@ const Readiness = (description: string) =>
         { additionalProperties: true },
       ),
     },
-    { description, additionalProperties: t.Object({ ok: t.Boolean() }, { additionalProperties: true }) },
+    {
+      description,
+      additionalProperties: t.Object({ ok: t.Boolean() }, { additionalProperties: true }),
+    },
   );
 
 export function createHealthRoutes(
@@ -37,6 +40,7 @@ export function createHealthRoutes(
       detail: {
         tags: ["Operations"],
         summary: "Liveness",
+        security: [],
         description: "Answers 200 while the process answers at all.",
       },
     })
@@ -60,6 +64,7 @@ export function createHealthRoutes(
         detail: {
           tags: ["Operations"],
           summary: "Readiness",
+          security: [],
           description:
             "The database answers and every migration is applied (`store`), the writer thread " +
             "beats (`heartbeat`), and the outbox worker runs (`worker`, once it reports).",

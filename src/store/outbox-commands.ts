@@ -10,7 +10,7 @@
  */
 import { CommandUnavailableError } from "./errors.ts";
 import type { OutboxCommands, RetryOutcome } from "./types.ts";
-import { type WriterLink, WriterCallError } from "./writer-link.ts";
+import { WriterCallError, type WriterLink } from "./writer-link.ts";
 
 /** The writer commands behind each method, and the arguments they take. */
 export const OUTBOX_COMMAND_NAMES = {

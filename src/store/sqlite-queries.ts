@@ -17,11 +17,9 @@ import type {
   DeliveryFilter,
   EventFilter,
   EventSummary,
-  OutboxEntry,
   OutboxFilter,
   OutboxState,
   Page,
-  PageRequest,
   StoreCounts,
   StoreQueries,
 } from "./types.ts";

@@ -6,13 +6,13 @@
  */
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
+import { createAdminTokenStore } from "./admin-token-store.ts";
 import {
   countAppliedMigrations,
   EMBEDDED_MIGRATION_COUNT,
   type OpenDatabase,
   openDatabase,
 } from "./database.ts";
-import { createAdminTokenStore } from "./admin-token-store.ts";
 import { createIngestClient } from "./ingest-client.ts";
 import { createOutboxCommands } from "./outbox-commands.ts";
 import { createSqliteQueries } from "./sqlite-queries.ts";
