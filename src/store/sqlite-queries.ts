@@ -8,7 +8,7 @@
  * (see the index notes in schema.ts): a filter that should not pick the
  * index is written `+column = ?`, which SQLite then checks per row instead.
  */
-import { and, desc, eq, gte, lt, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, gte, lt, lte, type SQL, sql } from "drizzle-orm";
 import { decodeCursor, decodeIdCursor, encodeCursor } from "./cursor.ts";
 import type { OpenDatabase } from "./database.ts";
 import { deliveries, events, outbox } from "./schema.ts";
@@ -57,11 +57,11 @@ export function createSqliteQueries(reader: OpenDatabase): StoreQueries {
 
   return {
     listEvents(filter, page) {
-      const conditions = eventConditions(filter);
-      if (page.cursor !== undefined) {
-        const [receivedAt, seq] = decodeCursor("e", page.cursor, 2);
-        conditions.push(sql`(${events.receivedAt}, ${events.seq}) < (${receivedAt}, ${seq})`);
-      }
+      const after =
+        page.cursor === undefined
+          ? undefined
+          : (decodeCursor("e", page.cursor, 2) as [number, number]);
+      const conditions = eventConditions(filter, after);
       const rows = db
         .select(eventSummaryColumns)
         .from(events)
@@ -158,14 +158,26 @@ export function createSqliteQueries(reader: OpenDatabase): StoreQueries {
         eventsByType[row.type] = row.n;
       }
 
-      const outboxByHandler: Record<string, Partial<Record<OutboxState, number>>> = {};
+      // By state from the claim index (covering, in state order); by handler
+      // only the rows not done, from the partial index: no index has the
+      // handler of every row, and done rows are most of the table.
+      const outboxByState: Partial<Record<OutboxState, number>> = {};
+      for (const row of db
+        .select({ state: outbox.state, n: sql<number>`count(*)` })
+        .from(outbox)
+        .groupBy(outbox.state)
+        .all()) {
+        outboxByState[row.state] = row.n;
+      }
+      const unfinishedByHandler: Record<string, Partial<Record<OutboxState, number>>> = {};
       for (const row of db
         .select({ handler: outbox.handler, state: outbox.state, n: sql<number>`count(*)` })
         .from(outbox)
+        .where(sql`${outbox.state} <> 'done'`)
         .groupBy(outbox.handler, outbox.state)
         .all()) {
-        outboxByHandler[row.handler] ??= {};
-        (outboxByHandler[row.handler] as Record<string, number>)[row.state] = row.n;
+        unfinishedByHandler[row.handler] ??= {};
+        (unfinishedByHandler[row.handler] as Record<string, number>)[row.state] = row.n;
       }
 
       const deliveriesByOutcome: StoreCounts["deliveriesByOutcome"] = Object.fromEntries(
@@ -177,7 +189,7 @@ export function createSqliteQueries(reader: OpenDatabase): StoreQueries {
           .all()
           .map((row) => [row.outcome, row.n]),
       );
-      return { eventsByType, outboxByHandler, deliveriesByOutcome };
+      return { eventsByType, outboxByState, unfinishedByHandler, deliveriesByOutcome };
     },
 
     countUnfinishedOutbox() {
@@ -206,7 +218,8 @@ function toPage<Row, Item>(
   };
 }
 
-function eventConditions(filter: EventFilter): SQL[] {
+/** The conditions of an event page; `after` is the cursor's `(receivedAt, seq)`. */
+function eventConditions(filter: EventFilter, after?: readonly [number, number]): SQL[] {
   // The first of these that is given picks the index; the others are checked per row.
   const equalities = [
     [events.contactId, filter.contactId],
@@ -221,7 +234,21 @@ function eventConditions(filter: EventFilter): SQL[] {
     indexChosen = true;
   }
   if (filter.since !== undefined) conditions.push(gte(events.receivedAt, filter.since));
-  if (filter.until !== undefined) conditions.push(lt(events.receivedAt, filter.until));
+  if (after === undefined) {
+    if (filter.until !== undefined) conditions.push(lt(events.receivedAt, filter.until));
+    return conditions;
+  }
+
+  // SQLite bounds its index range by one upper bound only, and takes `until`
+  // over the row value: a deep page would walk from `until` down to the
+  // cursor. So the tighter of the two is written as the plain bound.
+  const [receivedAt, seq] = after;
+  conditions.push(
+    filter.until !== undefined && filter.until <= receivedAt
+      ? lt(events.receivedAt, filter.until)
+      : lte(events.receivedAt, receivedAt),
+  );
+  conditions.push(sql`(${events.receivedAt}, ${events.seq}) < (${receivedAt}, ${seq})`);
   return conditions;
 }
 

@@ -186,8 +186,9 @@ export interface DeliveryFilter {
 /** Counts for `/api/stats` and `/metrics`. */
 export interface StoreCounts {
   readonly eventsByType: Readonly<Record<string, number>>;
-  /** handler → state → rows. */
-  readonly outboxByHandler: Readonly<Record<string, Partial<Record<OutboxState, number>>>>;
+  readonly outboxByState: Readonly<Partial<Record<OutboxState, number>>>;
+  /** handler → state → rows, for the rows not done. */
+  readonly unfinishedByHandler: Readonly<Record<string, Partial<Record<OutboxState, number>>>>;
   /** Outcome → rows of the delivery log received at or after `since`. */
   readonly deliveriesByOutcome: Readonly<Partial<Record<DeliveryOutcome, number>>>;
 }

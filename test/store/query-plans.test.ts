@@ -155,7 +155,22 @@ describe("delivery list plans", () => {
   }
 });
 
-describe("metrics counts", () => {
+describe("counts", () => {
+  it("of stats read covering indexes and never sort the whole outbox", () => {
+    const plans: string[] = [];
+    const before = prepared.length;
+    queries.count(0);
+    for (const sql of prepared.slice(before)) {
+      const rows = reader.sqlite.query(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[];
+      plans.push(rows.map((row) => row.detail).join(" | "));
+    }
+
+    expect(plans.find((plan) => plan.includes("GROUP BY") || plan.includes("type"))).toBeDefined();
+    expect(plans).toContain("SCAN events USING COVERING INDEX events_type_received_at_idx");
+    expect(plans).toContain("SCAN outbox USING COVERING INDEX outbox_state_run_at_idx");
+    expect(plans.filter((plan) => plan.startsWith("SCAN outbox |"))).toEqual([]);
+  });
+
   it("count only the unfinished outbox rows, from the partial index", () => {
     const plan = planOf(() => queries.countUnfinishedOutbox());
 
