@@ -139,13 +139,16 @@ const SCENARIOS: Scenario[] = [
 
 /** A cursor 90% of the way down the filter's list (found once, by OFFSET). */
 function deepCursor(sqlite: Database, filter: EventFilter): string | undefined {
-  const where: string[] = [];
-  const params: (string | number)[] = [];
-  if (filter.type) where.push("type = ?"), params.push(filter.type);
-  if (filter.email) where.push("email = ?"), params.push(filter.email);
-  if (filter.contactId) where.push("contact_id = ?"), params.push(filter.contactId);
-  if (filter.since !== undefined) where.push("received_at >= ?"), params.push(filter.since);
-  if (filter.until !== undefined) where.push("received_at < ?"), params.push(filter.until);
+  const terms: [string, string | number | undefined][] = [
+    ["type = ?", filter.type],
+    ["email = ?", filter.email],
+    ["contact_id = ?", filter.contactId],
+    ["received_at >= ?", filter.since],
+    ["received_at < ?", filter.until],
+  ];
+  const given = terms.filter(([, value]) => value !== undefined);
+  const where = given.map(([term]) => term);
+  const params = given.map(([, value]) => value as string | number);
   const clause = where.length ? `WHERE ${where.join(" AND ")}` : "";
   const total = (
     sqlite.query(`SELECT count(*) AS n FROM events ${clause}`).get(...params) as { n: number }

@@ -155,6 +155,15 @@ describe("GET /api/subscribers", () => {
   });
 });
 
+interface Stats {
+  events: unknown;
+  outbox: { byState: unknown; unfinishedByHandler: Record<string, unknown> };
+  deliveries: { last24h: { byOutcome: unknown } };
+  subscribers: unknown;
+  ingest: unknown;
+  background: unknown;
+}
+
 describe("GET /api/stats", () => {
   it("counts events by type, outbox rows by state and handler, and the last day's deliveries", async () => {
     await postEvents(world, 9, (i) =>
@@ -167,7 +176,7 @@ describe("GET /api/stats", () => {
     await world.flush();
     spreadStates();
 
-    const stats = await apiJson<Record<string, any>>(world, "/api/stats");
+    const stats = await apiJson<Stats>(world, "/api/stats");
 
     expect(stats.events).toEqual({
       total: 9,
@@ -200,7 +209,7 @@ describe("GET /api/stats", () => {
       `UPDATE deliveries SET received_at = received_at - ${25 * 3600_000} WHERE id <= 2`,
     );
 
-    const stats = await apiJson<Record<string, any>>(world, "/api/stats");
+    const stats = await apiJson<Stats>(world, "/api/stats");
 
     expect(stats.deliveries.last24h.byOutcome).toEqual({ accepted: 1 });
   });

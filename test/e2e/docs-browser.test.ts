@@ -86,9 +86,9 @@ describe("Swagger UI at /docs", () => {
     const liveResponse = operation.locator(".live-responses-table");
     await liveResponse.waitFor({ timeout: 15_000 });
     await expect(
-      liveResponse.locator("tr.response td.response-col_status").first().innerText(),
+      liveResponse.locator("tr.response td.response-col_status").first().textContent(),
     ).resolves.toBe("200");
-    const body = await liveResponse.locator(".response-col_description pre").first().innerText();
+    const body = await liveResponse.locator(".response-col_description pre").first().textContent();
     expect(body).toContain("evt-browser-1");
     expect(body).toContain("evt-browser-2");
 
