@@ -44,6 +44,11 @@ function integer(hint: string, minimum: number, maximum: number, fallback?: numb
 
 const MIB = 1024 * 1024;
 
+/** Bearer tokens (`ADMIN_TOKEN`, `METRICS_TOKEN`) are at least this long. */
+const MIN_TOKEN_LENGTH = 16;
+/** Printable ASCII without spaces: what fits an `Authorization: Bearer` header as typed. */
+const TOKEN_PATTERN = `^[\\x21-\\x7e]{${MIN_TOKEN_LENGTH},}$`;
+
 /**
  * The environment, as variables. `hint` is what the error message says the value
  * must be; `default` is used when the variable is unset or empty.
@@ -69,6 +74,25 @@ const ENV_SCHEMA = Type.Object({
   ),
   SQLITE_BUSY_TIMEOUT_MS: integer("a time in milliseconds (0-600000)", 0, 600_000, 5000),
   SHUTDOWN_TIMEOUT_MS: integer("a time in milliseconds (0-600000)", 0, 600_000, 10_000),
+  ADMIN_TOKEN: Type.Optional(
+    Type.String({
+      hint: `a token of at least ${MIN_TOKEN_LENGTH} characters with no spaces`,
+      pattern: TOKEN_PATTERN,
+    }),
+  ),
+  METRICS_TOKEN: Type.Optional(
+    Type.String({
+      hint: `a token of at least ${MIN_TOKEN_LENGTH} characters with no spaces`,
+      pattern: TOKEN_PATTERN,
+    }),
+  ),
+  RETENTION_DELIVERIES_DAYS: integer(
+    "a number of days (0-36500; 0 keeps them forever)",
+    0,
+    36_500,
+    30,
+  ),
+  RETENTION_EVENTS_DAYS: Type.Optional(integer("a number of days (1-36500)", 1, 36_500)),
 });
 
 type Env = Static<typeof ENV_SCHEMA>;
@@ -90,11 +114,28 @@ export interface Config {
   };
   readonly sqliteBusyTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
+  /**
+   * The bearer token of `/api`. `null`: the one generated at first start and
+   * kept in the database is used (see `admin-token`).
+   */
+  readonly adminToken: string | null;
+  /** The bearer token `/metrics` asks for; `null`: `/metrics` is open. */
+  readonly metricsToken: string | null;
+  readonly retention: {
+    /** Delivery-log rows older than this are deleted; `null`: kept forever. */
+    readonly deliveriesDays: number | null;
+    /** Fully processed events older than this are deleted; `null`: kept forever. */
+    readonly eventsDays: number | null;
+  };
 }
 
 /** Reads `env` once, applies defaults and rules, and returns a frozen `Config`. */
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
   const values = validateEnv(env);
+  if (values.METRICS_TOKEN !== undefined && values.METRICS_TOKEN === values.ADMIN_TOKEN) {
+    // A scraper's token must not open the API: whoever holds it could replay events.
+    throw new ConfigError("METRICS_TOKEN must differ from ADMIN_TOKEN");
+  }
 
   return deepFreeze({
     port: values.PORT,
@@ -109,6 +150,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     },
     sqliteBusyTimeoutMs: values.SQLITE_BUSY_TIMEOUT_MS,
     shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,
+    adminToken: values.ADMIN_TOKEN ?? null,
+    metricsToken: values.METRICS_TOKEN ?? null,
+    retention: {
+      deliveriesDays:
+        values.RETENTION_DELIVERIES_DAYS === 0 ? null : values.RETENTION_DELIVERIES_DAYS,
+      eventsDays: values.RETENTION_EVENTS_DAYS ?? null,
+    },
   });
 }
 
@@ -137,8 +185,14 @@ function validateEnv(env: Readonly<Record<string, string | undefined>>): Env {
 
 function invalidValue(name: string, value: string | undefined): ConfigError {
   const schema: TSchema | undefined = ENV_SCHEMA.properties[name as keyof Env];
-  return new ConfigError(`${name} must be ${schema?.hint ?? "valid"}; got "${value}"`);
+  // A secret is never echoed, not even a wrong one: it may be almost right.
+  const got = SECRET_NAME.test(name)
+    ? `got a value of ${value?.length ?? 0} characters`
+    : `got "${value}"`;
+  return new ConfigError(`${name} must be ${schema?.hint ?? "valid"}; ${got}`);
 }
+
+const SECRET_NAME = /(TOKEN|SECRETS?|PASSWORD)$/;
 
 /** Accepts `file:relative`, `file:///absolute` and bare paths; query parameters are ignored. */
 function parseDatabaseUrl(url: string): string {

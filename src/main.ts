@@ -1,6 +1,6 @@
 /**
- * The command line: `serve` (the default) and `migrate`. `serve` wires
- * configuration → database → HTTP, and handles signals.
+ * The command line: `serve` (the default), `migrate` and `admin-token`.
+ * `serve` wires configuration → database → HTTP, and handles signals.
  *
  * Exit codes: 0 after a clean stop, 64 for a wrong command line, 78 for a
  * configuration error (systemd can be told not to restart on it), 1 for a
@@ -12,12 +12,16 @@ import { createLogger, type Logger } from "./log.ts";
 import { openDatabase } from "./store/database.ts";
 import { createSqliteStore, type SqliteStore } from "./store/sqlite-store.ts";
 import { createVerifierChain, type VerifierChain } from "./verify/chain.ts";
+import { createWriterComponents } from "./writer-components.ts";
 
 const USAGE = `Usage: maildesk-receiver [command]
 
 Commands:
   serve      Receive webhooks (the default)
   migrate    Apply the database migrations and exit
+  admin-token [--rotate]
+             Print the API token kept in the database (made at first start when
+             ADMIN_TOKEN is unset); --rotate replaces it (the old one stops working)
   help       Show this text
 
 Settings come from the environment (and a .env file); see the README.`;
@@ -37,7 +41,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  if (command !== "serve" && command !== "migrate") {
+  if (command !== "serve" && command !== "migrate" && command !== "admin-token") {
     process.stderr.write(`Unknown command "${command}".\n\n${USAGE}\n`);
     return EXIT_USAGE;
   }
@@ -47,6 +51,7 @@ async function main(argv: string[]): Promise<number> {
   let chain: VerifierChain;
   try {
     config = loadConfig(process.env);
+    if (command === "admin-token") return printAdminToken(config, argv.slice(1));
     log = createLogger(config.log);
     chain = createVerifierChain(config, log);
   } catch (error) {
@@ -78,6 +83,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function serve(config: Config, log: Logger, chain: VerifierChain, store: SqliteStore) {
+  if (config.adminToken === null) await announceGeneratedToken(store, log);
   const app = createApp({ config, store, chain, log });
   try {
     app.listen({
@@ -130,6 +136,63 @@ async function serve(config: Config, log: Logger, chain: VerifierChain, store: S
     process.on("SIGTERM", () => void stop("SIGTERM"));
     process.on("SIGINT", () => void stop("SIGINT"));
   });
+}
+
+/**
+ * Makes the admin token on the first start without `ADMIN_TOKEN`, and prints
+ * it that once, on stderr rather than in the JSON log, which may be shipped
+ * elsewhere.
+ */
+async function announceGeneratedToken(store: SqliteStore, log: Logger): Promise<void> {
+  const { token, created } = await store.adminToken.ensure();
+  if (!created) {
+    log.info({ component: "main" }, "API token: the one kept in the database (ADMIN_TOKEN unset)");
+    return;
+  }
+  process.stderr.write(
+    `maildesk-receiver: generated the API bearer token (ADMIN_TOKEN is unset): ${token}\n` +
+      "  It is not shown again at later starts; `maildesk-receiver admin-token` prints it, " +
+      "`admin-token --rotate` replaces it.\n",
+  );
+  log.info({ component: "main" }, "API token generated and printed once on stderr");
+}
+
+/** `admin-token [--rotate]`: prints (or replaces, then prints) the stored token. */
+async function printAdminToken(config: Config, args: string[]): Promise<number> {
+  const rotate = args.includes("--rotate");
+  if (args.some((arg) => arg !== "--rotate")) {
+    process.stderr.write(`Unknown option for admin-token.\n\n${USAGE}\n`);
+    return EXIT_USAGE;
+  }
+  if (config.adminToken !== null) {
+    process.stderr.write(
+      "maildesk-receiver: ADMIN_TOKEN is set; the API accepts that token, not a stored one. " +
+        "Unset it to use the stored token.\n",
+    );
+    return 1;
+  }
+
+  // stdout carries the token alone (for `$(…)`); warnings go to stderr.
+  const log = createLogger(
+    { ...config.log, level: "warn" },
+    { write: (line: string) => process.stderr.write(line) },
+  );
+  // The writer runs inline: this command is its own short-lived process.
+  const store = await createSqliteStore(config, log, {
+    kind: "inline",
+    components: createWriterComponents,
+  });
+  try {
+    const token = rotate
+      ? await store.adminToken.rotate()
+      : (await store.adminToken.ensure()).token;
+    process.stdout.write(`${token}\n`);
+    if (rotate)
+      process.stderr.write("maildesk-receiver: new token stored; the old one no longer works.\n");
+    return 0;
+  } finally {
+    await store.close();
+  }
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -3,16 +3,28 @@
  * mapping for everything that is not answered by a route itself.
  */
 import { Elysia } from "elysia";
+import { createApiRoutes } from "../api/api-routes.ts";
+import type { TokenSource } from "../api/bearer-auth.ts";
+import { createDocsRoutes } from "../api/docs-routes.ts";
+import { createIngestMetrics, observeIngest } from "../api/ingest-metrics.ts";
+import { createMetricsRoutes } from "../api/metrics-routes.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { Store } from "../store/types.ts";
 import type { VerifierChain } from "../verify/chain.ts";
-import { jsonResponse } from "./errors.ts";
+import { createBackgroundChecks } from "./background-checks.ts";
+import {
+  errorResponse,
+  jsonResponse,
+  RequestError,
+  toRequestError,
+  validationMessage,
+} from "./errors.ts";
 import { createHealthRoutes, type ReadinessCheck } from "./health-routes.ts";
 import { createIngestRoutes } from "./ingest-route.ts";
 
 export interface AppDeps {
-  readonly config: Pick<Config, "maxBodyBytes">;
+  readonly config: Pick<Config, "maxBodyBytes" | "adminToken" | "metricsToken">;
   readonly store: Store;
   readonly chain: VerifierChain;
   readonly log: Logger;
@@ -27,8 +39,13 @@ export function createApp(deps: AppDeps) {
   const app = new Elysia();
   const peerAddress =
     deps.peerAddress ?? ((request: Request) => app.server?.requestIP(request)?.address ?? null);
+  const ingestMetrics = createIngestMetrics();
+  const configuredToken = deps.config.adminToken;
+  // Read at every request, so that a rotation from the CLI takes effect at once.
+  const adminToken: TokenSource = () => configuredToken ?? deps.store.adminToken.read();
 
   return app
+    .error({ RequestError })
     .onError(({ code, error, request }) => {
       if (code === "NOT_FOUND") {
         const { pathname } = new URL(request.url);
@@ -37,22 +54,44 @@ export function createApp(deps: AppDeps) {
           message: `No route for ${request.method} ${pathname}.`,
         });
       }
-      if (code === "PARSE" || code === "VALIDATION") {
-        return jsonResponse(400, { error: "invalid_request", message: String(error.message) });
+      if ((code === "PARSE" || code === "VALIDATION") && !isResponseValidation(error)) {
+        const message = code === "VALIDATION" ? validationMessage(error) : String(error.message);
+        return jsonResponse(400, { error: "invalid_request", message });
       }
-      log.error({ err: error, code }, "unhandled error");
-      return jsonResponse(500, { error: "internal_error", message: "Internal error." });
+      const requestError = toRequestError(error);
+      if (requestError.status === 500) log.error({ err: error, code }, "unhandled error");
+      return errorResponse(requestError);
     })
-    .use(createHealthRoutes(deps.store, deps.readinessChecks))
+    .use(
+      createHealthRoutes(deps.store, {
+        ...createBackgroundChecks(deps.store),
+        ...deps.readinessChecks,
+      }),
+    )
+    .use(
+      createMetricsRoutes({
+        store: deps.store,
+        ingest: ingestMetrics,
+        token: deps.config.metricsToken,
+        log,
+      }),
+    )
+    .use(createDocsRoutes({ metricsToken: deps.config.metricsToken !== null }))
+    .use(createApiRoutes({ store: deps.store, adminToken, log }))
     .use(
       createIngestRoutes({
         maxBodyBytes: deps.config.maxBodyBytes,
         chain: deps.chain,
-        ingest: deps.store.ingest,
+        ingest: observeIngest(deps.store.ingest, ingestMetrics),
         log: deps.log,
         peerAddress,
       }),
     );
+}
+
+/** A response that did not match its own schema is our bug, not the caller's. */
+function isResponseValidation(error: unknown): boolean {
+  return (error as { type?: unknown }).type === "response";
 }
 
 /** The application type, for tests and composition. */

@@ -3,7 +3,12 @@
  * the caller, and (separately) a precise reason for the logs. Every error body
  * has the same shape: `{"error": code, "message": text}`.
  */
-import { StorageUnavailableError, StoreOverloadedError } from "../store/errors.ts";
+import {
+  CommandUnavailableError,
+  InvalidCursorError,
+  StorageUnavailableError,
+  StoreOverloadedError,
+} from "../store/errors.ts";
 
 /** Seconds Maildesk is asked to wait after a 503. */
 export const RETRY_AFTER_OVERLOADED_SECONDS = 1;
@@ -27,6 +32,17 @@ export class RequestError extends Error {
 /** Maps anything thrown while handling a request to the error the caller sees. */
 export function toRequestError(error: unknown): RequestError {
   if (error instanceof RequestError) return error;
+  if (error instanceof InvalidCursorError) {
+    return new RequestError(400, "invalid_request", "cursor is not one this list handed out.");
+  }
+  if (error instanceof CommandUnavailableError) {
+    return new RequestError(
+      501,
+      "not_implemented",
+      "This build cannot carry out the command yet.",
+      error.message,
+    );
+  }
   if (error instanceof StoreOverloadedError) {
     return new RequestError(
       503,
@@ -69,4 +85,23 @@ export function errorResponse(
     { error: error.code, message: error.message },
     { ...error.headers, ...extraHeaders },
   );
+}
+
+/**
+ * Where a parameter's schema keeps the message of its 400 answer (see
+ * `parameters` in src/api/schemas.ts). A symbol, so that the OpenAPI document,
+ * which is the schemas as JSON, does not show it.
+ */
+export const INVALID_MESSAGE = Symbol("invalidMessage");
+
+/** The message for a failed validation: the parameter's own, or Elysia's. */
+export function validationMessage(error: unknown): string {
+  const { valueError, message } = error as {
+    valueError?: { path?: string; message?: string; schema?: Record<symbol, unknown> };
+    message?: string;
+  };
+  const own = valueError?.schema?.[INVALID_MESSAGE];
+  if (typeof own === "string") return own;
+  if (valueError?.message) return `${valueError.path || "value"}: ${valueError.message}`;
+  return String(message);
 }

@@ -4,6 +4,21 @@
  *
  * Times are integers in milliseconds since the Unix epoch: cheap to compare
  * and to index, and exact.
+ *
+ * Indexes for the query API, chosen by reading `EXPLAIN QUERY PLAN` (the
+ * plans are asserted in test/store/query-plans.test.ts):
+ *
+ * - Event lists are newest first by `(received_at, seq)`. Each filter has an
+ *   index `(column, received_at)`, which SQLite extends with the rowid `seq`:
+ *   one range seek serves the filter, the `since`/`until` window and the
+ *   keyset cursor, in list order, so a deep page costs what the first one
+ *   does. With several filters the most selective index is chosen by the
+ *   query (contactId, then email, then type); the others are checked per row.
+ * - Outbox and delivery lists are newest first by `id`. Their filters have
+ *   partial indexes that leave out the rows most of the table is made of
+ *   (`done` outbox rows, `200` and `accepted` deliveries): those rows cost
+ *   nothing to index at ingest, and a list of them walks the primary key,
+ *   where most rows match.
  */
 import { sql } from "drizzle-orm";
 import {
@@ -37,7 +52,13 @@ export const events = sqliteTable(
     requestId: text("request_id"),
     rawBody: blob("raw_body", { mode: "buffer" }).notNull(),
   },
-  (table) => [uniqueIndex("events_event_id_unique").on(table.eventId)],
+  (table) => [
+    uniqueIndex("events_event_id_unique").on(table.eventId),
+    index("events_received_at_idx").on(table.receivedAt),
+    index("events_type_received_at_idx").on(table.type, table.receivedAt),
+    index("events_email_received_at_idx").on(table.email, table.receivedAt),
+    index("events_contact_id_received_at_idx").on(table.contactId, table.receivedAt),
+  ],
 );
 
 /** Outbox row states; the worker's module header describes the transitions. */
@@ -63,6 +84,7 @@ export const outbox = sqliteTable(
   (table) => [
     uniqueIndex("outbox_event_handler_unique").on(table.eventSeq, table.handler),
     index("outbox_state_run_at_idx").on(table.state, table.runAt),
+    index("outbox_unfinished_state_idx").on(table.state).where(sql`state <> 'done'`),
     check(
       "outbox_state_check",
       sql.raw(`state IN (${OUTBOX_STATES.map((state) => `'${state}'`).join(", ")})`),
@@ -92,5 +114,17 @@ export const deliveries = sqliteTable(
     bodyBytes: integer("body_bytes"),
     latencyMs: real("latency_ms").notNull(),
   },
-  // Lists and retention go by `id`, which follows receipt order: no index needed yet.
+  // Lists, retention and the last-24-hours counts go by `id`, which follows
+  // receipt order: no index on `received_at`.
+  (table) => [
+    index("deliveries_unusual_status_idx").on(table.status).where(sql`status <> 200`),
+    index("deliveries_unusual_outcome_idx").on(table.outcome).where(sql`outcome <> 'accepted'`),
+  ],
 );
+
+/** Settings the program keeps for itself, e.g. the generated admin token. */
+export const settings = sqliteTable("settings", {
+  key: text("key").primaryKey(),
+  value: text("value").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});

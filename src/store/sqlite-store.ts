@@ -6,6 +6,7 @@
  */
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
+import { createAdminTokenStore } from "./admin-token-store.ts";
 import {
   countAppliedMigrations,
   EMBEDDED_MIGRATION_COUNT,
@@ -13,6 +14,8 @@ import {
   openDatabase,
 } from "./database.ts";
 import { createIngestClient } from "./ingest-client.ts";
+import { createOutboxCommands } from "./outbox-commands.ts";
+import { createSqliteQueries } from "./sqlite-queries.ts";
 import type { Store, StoreReadiness } from "./types.ts";
 import { createWriterLink, type WriterLink, type WriterPlacement } from "./writer-link.ts";
 
@@ -82,6 +85,10 @@ export async function createSqliteStore(
     reader,
     writer,
     ingest: ingest.writer,
+    queries: createSqliteQueries(reader),
+    outboxCommands: createOutboxCommands(writer),
+    adminToken: createAdminTokenStore(reader, writer),
+    backgroundStatus: () => writer.status(),
     checkReadiness,
     async close() {
       await ingest.writer.close();

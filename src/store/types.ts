@@ -3,7 +3,7 @@
  * depend on these interfaces only, so that another backend (PostgreSQL, for
  * several instances) can stand behind them without touching the callers.
  */
-import type { DELIVERY_OUTCOMES } from "./schema.ts";
+import type { DELIVERY_OUTCOMES, OUTBOX_STATES } from "./schema.ts";
 
 /** A verified, validated event on its way to being stored. */
 export interface IncomingEvent {
@@ -86,7 +86,206 @@ export interface StoreReadiness {
 /** The storage backend as a whole. */
 export interface Store {
   readonly ingest: IngestWriter;
+  /** Reads for the query API. */
+  readonly queries: StoreQueries;
+  /** Operator commands on the outbox (replay, retries), run by the writer. */
+  readonly outboxCommands: OutboxCommands;
+  /** The subscriber mirror, once its backend provides it; absent until then. */
+  readonly subscribers?: SubscriberQueries;
+  /** The admin token generated when `ADMIN_TOKEN` is unset. */
+  readonly adminToken: AdminTokenStore;
+  /** What the background side (writer, worker, retention) last reported; `null` before. */
+  backgroundStatus(): BackgroundStatus | null;
   checkReadiness(): StoreReadiness;
   /** Writes what is queued and closes the database. */
   close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------
+// The query API's view of storage. Times are milliseconds since the epoch.
+
+/** One page of a list, newest first; `nextCursor` continues it, `null` at the end. */
+export interface Page<T> {
+  readonly items: T[];
+  readonly nextCursor: string | null;
+}
+
+/**
+ * Where a page starts: `limit` items after `cursor` (an opaque string that a
+ * previous page returned). A cursor that this backend did not make throws
+ * `InvalidCursorError`.
+ */
+export interface PageRequest {
+  readonly limit: number;
+  readonly cursor?: string;
+}
+
+/** Filters of the event list; all given ones must match. */
+export interface EventFilter {
+  readonly type?: string;
+  readonly email?: string;
+  readonly contactId?: string;
+  /** Received at or after (ms). */
+  readonly since?: number;
+  /** Received before (ms). */
+  readonly until?: number;
+}
+
+/** An event's extracted columns. */
+export interface EventSummary {
+  readonly eventId: string;
+  readonly type: string;
+  readonly contactId: string | null;
+  readonly email: string | null;
+  readonly status: string | null;
+  readonly createdAtRaw: string | null;
+  readonly createdAt: number | null;
+  readonly receivedAt: number;
+  readonly sourceIp: string | null;
+  readonly requestId: string | null;
+}
+
+export type OutboxState = (typeof OUTBOX_STATES)[number];
+
+/** One (event, handler) row of the outbox. */
+export interface OutboxEntry {
+  readonly id: number;
+  readonly eventId: string;
+  readonly eventType: string;
+  readonly handler: string;
+  readonly state: OutboxState;
+  readonly attempts: number;
+  /** When the row is next due (pending) or when its lease ends (processing). */
+  readonly runAt: number;
+  readonly lastError: string | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/** An event with its body as received and its outbox rows. */
+export interface EventDetail extends EventSummary {
+  readonly rawBody: Uint8Array;
+  readonly outbox: OutboxEntry[];
+}
+
+export interface OutboxFilter {
+  readonly state?: OutboxState;
+  readonly handler?: string;
+}
+
+export type DeliveryOutcome = (typeof DELIVERY_OUTCOMES)[number];
+
+/** A delivery-log row, as written (see `DeliveryRecord`), with its id. */
+export type DeliveryEntry = DeliveryRecord & { readonly id: number };
+
+export interface DeliveryFilter {
+  readonly status?: number;
+  readonly outcome?: DeliveryOutcome;
+}
+
+/** Counts for `/api/stats` and `/metrics`. */
+export interface StoreCounts {
+  readonly eventsByType: Readonly<Record<string, number>>;
+  readonly outboxByState: Readonly<Partial<Record<OutboxState, number>>>;
+  /** handler → state → rows, for the rows not done. */
+  readonly unfinishedByHandler: Readonly<Record<string, Partial<Record<OutboxState, number>>>>;
+  /** Outcome → rows of the delivery log received at or after `since`. */
+  readonly deliveriesByOutcome: Readonly<Partial<Record<DeliveryOutcome, number>>>;
+}
+
+/** Reads of the query API; they never wait for the writer. */
+export interface StoreQueries {
+  listEvents(filter: EventFilter, page: PageRequest): Page<EventSummary>;
+  /** The event, or `null`. */
+  getEvent(eventId: string): EventDetail | null;
+  listOutbox(filter: OutboxFilter, page: PageRequest): Page<OutboxEntry>;
+  getOutboxEntry(id: number): OutboxEntry | null;
+  listDeliveries(filter: DeliveryFilter, page: PageRequest): Page<DeliveryEntry>;
+  /** Counts of the whole store; deliveries since `deliveriesSince` (ms). */
+  count(deliveriesSince: number): StoreCounts;
+  /**
+   * Outbox rows not done, by state: cheap (the done rows, most of the table,
+   * are not counted), for `/metrics`.
+   */
+  countUnfinishedOutbox(): Readonly<Partial<Record<Exclude<OutboxState, "done">, number>>>;
+}
+
+/** What retrying one outbox row came to. */
+export type RetryOutcome = "retried" | "not_found" | "not_retryable";
+
+/**
+ * Operator commands, carried out by whatever owns the outbox (the worker).
+ * A backend whose worker does not offer one throws `CommandUnavailableError`.
+ */
+export interface OutboxCommands {
+  /** Makes every handler of the event run again; `false` when no such event. */
+  replay(eventId: string): Promise<boolean>;
+  /** Makes a dead (or waiting) row due now with a fresh attempt count. */
+  retry(outboxId: number): Promise<RetryOutcome>;
+  /** Retries every dead row (of `handler`, when given); resolves to how many. */
+  retryDead(filter: { readonly handler?: string }): Promise<number>;
+}
+
+/** One contact of the subscriber mirror. */
+export interface SubscriberEntry {
+  /** The contact's key: its Maildesk id, or its e-mail where events carry no id. */
+  readonly id: string;
+  readonly contactId: string | null;
+  readonly email: string | null;
+  readonly firstName: string | null;
+  readonly lastName: string | null;
+  readonly status: string | null;
+  readonly createdAt: number | null;
+  readonly confirmedAt: number | null;
+  readonly unsubscribedAt: number | null;
+  /** The event whose state the row shows. */
+  readonly lastEventId: string | null;
+  readonly updatedAt: number;
+}
+
+/** An event applied to (or skipped for) a contact. */
+export interface SubscriberHistoryEntry {
+  readonly eventId: string;
+  readonly type: string;
+  readonly receivedAt: number;
+  /** When the worker handled it. */
+  readonly appliedAt: number;
+  /** Whether it changed the mirror, or was older than its state. */
+  readonly applied: boolean;
+}
+
+export interface SubscriberDetail extends SubscriberEntry {
+  readonly history: SubscriberHistoryEntry[];
+}
+
+export interface SubscriberFilter {
+  readonly status?: string;
+  readonly email?: string;
+}
+
+/** Reads of the subscriber mirror. */
+export interface SubscriberQueries {
+  list(filter: SubscriberFilter, page: PageRequest): Page<SubscriberEntry>;
+  get(id: string): SubscriberDetail | null;
+  countByStatus(): Readonly<Record<string, number>>;
+}
+
+/** The generated admin token, kept in the database. */
+export interface AdminTokenStore {
+  /** The stored token, or `null` before one was made. */
+  read(): string | null;
+  /** Makes and stores a token unless one exists; `created` tells which. */
+  ensure(): Promise<{ readonly token: string; readonly created: boolean }>;
+  /** Replaces the stored token with a new one and returns it. */
+  rotate(): Promise<string>;
+}
+
+/**
+ * The last report of the background side: when, and each component's own
+ * status by name (`worker`, `retention`, …), whose shape is the component's.
+ * A backend may report counters of its own beside them.
+ */
+export interface BackgroundStatus {
+  readonly at: number;
+  readonly components: Readonly<Record<string, unknown>>;
 }

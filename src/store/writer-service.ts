@@ -47,6 +47,11 @@ export interface WriterComponent {
   stop?(): Promise<void>;
 }
 
+/** A call named a command that no component registered; its `name` travels to the caller. */
+export class UnknownWriterCommandError extends Error {
+  override name = "UnknownWriterCommandError";
+}
+
 /** Builds the hosted components once the connection is open. */
 export type ComponentFactory = (context: WriterContext) => WriterComponent[];
 
@@ -136,7 +141,7 @@ export function createWriterService(
   async function runCommand(callId: number, name: string, args: unknown): Promise<void> {
     const command = commands.get(name);
     try {
-      if (!command) throw new Error(`unknown writer command "${name}"`);
+      if (!command) throw new UnknownWriterCommandError(`unknown writer command "${name}"`);
       const value = await command(args as never);
       send({ type: "call-result", callId, ok: true, value });
     } catch (error) {

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "bun:test";
+import { EMBEDDED_MIGRATION_COUNT } from "../../src/store/database.ts";
 import { createWorld, type World } from "../support/world.ts";
 
 let world: World;
@@ -27,7 +28,13 @@ describe("health", () => {
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({
       status: "ready",
-      store: { ok: true, database: "ok", migrations: { applied: 1, expected: 1 } },
+      store: {
+        ok: true,
+        database: "ok",
+        migrations: { applied: EMBEDDED_MIGRATION_COUNT, expected: EMBEDDED_MIGRATION_COUNT },
+      },
+      heartbeat: { ok: true },
+      worker: { ok: true },
     });
   });
 
