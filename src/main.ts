@@ -8,6 +8,7 @@
  */
 import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { createApp } from "./http/app.ts";
+import { type ClientAddressResolver, createClientAddressResolver } from "./http/client-address.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createSqliteStore, type SqliteStore } from "./store/sqlite-store.ts";
 import { createVerifierChain, type VerifierChain } from "./verify/chain.ts";
@@ -41,10 +42,12 @@ async function main(argv: string[]): Promise<number> {
   let config: Config;
   let log: Logger;
   let chain: VerifierChain;
+  let clientAddress: ClientAddressResolver;
   try {
     config = loadConfig(process.env);
     log = createLogger(config.log);
     chain = createVerifierChain(config, log);
+    clientAddress = createClientAddressResolver(config.trustedProxies);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`maildesk-receiver: cannot start: ${error.message}\n`);
@@ -57,11 +60,17 @@ async function main(argv: string[]): Promise<number> {
     log.info({ component: "main" }, "migrations applied");
     return 0;
   }
-  return serve(config, log, chain, store);
+  return serve(config, log, store, chain, clientAddress);
 }
 
-async function serve(config: Config, log: Logger, chain: VerifierChain, store: SqliteStore) {
-  const app = createApp({ config, store, chain, log });
+async function serve(
+  config: Config,
+  log: Logger,
+  store: SqliteStore,
+  chain: VerifierChain,
+  clientAddress: ClientAddressResolver,
+) {
+  const app = createApp({ config, store, chain, clientAddress, log });
   try {
     app.listen({
       port: config.port,
@@ -80,7 +89,13 @@ async function serve(config: Config, log: Logger, chain: VerifierChain, store: S
     return 1;
   }
   log.info(
-    { component: "main", host: config.host, port: app.server?.port, verifiers: chain.names },
+    {
+      component: "main",
+      host: config.host,
+      port: app.server?.port,
+      verifiers: chain.names,
+      trustedProxies: config.trustedProxies.length,
+    },
     "listening",
   );
 

@@ -7,6 +7,7 @@ import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { Store } from "../store/types.ts";
 import type { VerifierChain } from "../verify/chain.ts";
+import type { ClientAddressResolver } from "./client-address.ts";
 import { jsonResponse } from "./errors.ts";
 import { createHealthRoutes, type ReadinessCheck } from "./health-routes.ts";
 import { createIngestRoutes } from "./ingest-route.ts";
@@ -15,6 +16,8 @@ export interface AppDeps {
   readonly config: Pick<Config, "maxBodyBytes">;
   readonly store: Store;
   readonly chain: VerifierChain;
+  /** How the client address is found (`createClientAddressResolver` over `TRUSTED_PROXIES`). */
+  readonly clientAddress: ClientAddressResolver;
   readonly log: Logger;
   readonly readinessChecks?: Readonly<Record<string, ReadinessCheck>>;
   /** Overrides how the peer address is found; `app.handle` in tests has no socket. */
@@ -51,6 +54,7 @@ export function createApp(deps: AppDeps) {
         ingest: deps.store.ingest,
         log: deps.log,
         peerAddress,
+        clientAddress: deps.clientAddress,
       }),
     );
 }

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Config, loadConfig } from "../../src/config.ts";
 import { type App, createApp } from "../../src/http/app.ts";
+import { createClientAddressResolver } from "../../src/http/client-address.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
 import { createSqliteStore, type SqliteStore } from "../../src/store/sqlite-store.ts";
 import { createVerifierChain } from "../../src/verify/chain.ts";
@@ -28,6 +29,8 @@ export interface World {
   readonly app: App;
   /** The peer address the next requests come from. */
   peer: string | null;
+  /** The clock of timestamp checks, in milliseconds since the epoch; settable. */
+  nowMs: number;
   /** POSTs `body` to the webhook endpoint (or `path`) through `app.handle`. */
   post(body: string | Uint8Array, init?: PostInit): Promise<Response>;
   /** Rows of `SELECT … FROM table`, for assertions. */
@@ -48,13 +51,14 @@ export interface PostInit {
 export const BASE_TEST_ENV = { WEBHOOK_VERIFIERS: "none", LOG_LEVEL: "debug" } as const;
 
 /** Creates a world; `env` is the environment as the program would read it. */
-export function createWorld(env: Record<string, string> = {}): World {
+export function createWorld(env: Record<string, string | undefined> = {}): World {
   const dir = mkdtempSync(join(tmpdir(), "maildesk-test-"));
   const config = loadConfig({ ...BASE_TEST_ENV, DATABASE_URL: join(dir, "maildesk.db"), ...env });
   const logs: LogLine[] = [];
   const log = createLogger(config.log, { write: (line: string) => logs.push(JSON.parse(line)) });
   const store = createSqliteStore(config, log);
-  const chain = createVerifierChain(config, log);
+  const chain = createVerifierChain(config, log, { now: () => world.nowMs });
+  const clientAddress = createClientAddressResolver(config.trustedProxies);
   const world: World = {
     dir,
     config,
@@ -63,7 +67,15 @@ export function createWorld(env: Record<string, string> = {}): World {
     store,
     sqlite: store.database.sqlite,
     peer: "127.0.0.1",
-    app: createApp({ config, store, chain, log, peerAddress: () => world.peer }),
+    nowMs: Date.now(),
+    app: createApp({
+      config,
+      store,
+      chain,
+      clientAddress,
+      log,
+      peerAddress: () => world.peer,
+    }),
 
     post(body, init = {}) {
       const headers = { "content-type": "application/json", ...init.headers };
