@@ -112,7 +112,13 @@ export async function runSend(
   }
 
   const file = args.positionals[0];
-  const body = file ? readFileSync(file) : sampleEvent();
+  let body: Uint8Array | string;
+  try {
+    body = file ? readFileSync(file) : sampleEvent();
+  } catch (error) {
+    process.stderr.write(`send: cannot read ${file}: ${(error as Error).message}\n`);
+    return 1;
+  }
   const baseUrl = args.values.url ?? `http://localhost:${config.port}`;
   try {
     const result = await sendEvent(config, baseUrl, body);

@@ -25,6 +25,7 @@ export const stripeScheme: HmacScheme = {
     const signatures: string[] = [];
     for (const item of header.split(",")) {
       const equals = item.indexOf("=");
+      if (equals === -1) continue;
       const key = item.slice(0, equals).trim();
       const value = item.slice(equals + 1).trim();
       if (key === "v1") signatures.push(value);
