@@ -10,7 +10,10 @@
  * prepared (through the same signer as `bun run send`), so that the
  * generator only replays bytes; the summary gives each one's throughput as a
  * share of `none`'s, round by round, and the server's CPU time per request,
- * which other load on a shared machine disturbs less than throughput.
+ * which other load on a shared machine disturbs less than throughput. The
+ * service targets run in an order rotated each round, after a `sync`, so
+ * that none of them is favoured by its place (say, right after the bare
+ * server, which leaves no writeback behind).
  *
  * Options: --rounds N (3), --duration S (5), --connections N (64),
  * --generator wrk|autocannon (wrk when installed), --json FILE,
@@ -175,7 +178,12 @@ console.log(
 // Whatever happens (a server that dies, a generator that fails), no server is left running.
 try {
   for (let round = 1; round <= rounds; round++) {
-    for (const target of targets) {
+    // The bare server first, then the service targets in an order rotated by
+    // one each round, so that none of them always follows the same one.
+    const [bareTarget, ...serviceTargets] = targets as [Target, ...Target[]];
+    const shift = (round - 1) % serviceTargets.length;
+    const order = [bareTarget, ...serviceTargets.slice(shift), ...serviceTargets.slice(0, shift)];
+    for (const target of order) {
       const server = servers.get(target) as RunningServer;
       const requests = prepareRequests(
         PREPARED_PER_SECOND * durationSeconds,
@@ -183,6 +191,10 @@ try {
         target.sign,
       );
       Bun.gc(true);
+      // The previous run's database pages are still being written back; left
+      // alone, that writeback competes with this run's fsyncs, and the target
+      // that follows the bare server (which writes nothing) would be favoured.
+      Bun.spawnSync(["sync"]);
       const cpuBefore = server.cpuSeconds();
       const { result, peakRssMiB } = await withPeakRss(
         server,
