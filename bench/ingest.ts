@@ -5,15 +5,30 @@
  * rounds so that drift on a shared machine hits all alike. Then checks that
  * every 2xx answer corresponds to a stored event.
  *
+ * Beside the bare server and the service with `WEBHOOK_VERIFIERS=none`, the
+ * service runs once per verifier, with requests signed when they are
+ * prepared (through the same signer as `bun run send`), so that the
+ * generator only replays bytes; the summary gives each one's throughput as a
+ * share of `none`'s, round by round, and the server's CPU time per request,
+ * which other load on a shared machine disturbs less than throughput. The
+ * service targets run in an order rotated each round, after a `sync`, so
+ * that none of them is favoured by its place (say, right after the bare
+ * server, which leaves no writeback behind).
+ *
  * Options: --rounds N (3), --duration S (5), --connections N (64),
  * --generator wrk|autocannon (wrk when installed), --json FILE,
- * --compare DIR (repeatable: also run the service from another checkout,
- * e.g. a git worktree of an earlier commit, in the same alternation).
+ * --verifiers LIST (comma-separated, of url-secret, basic, ip, hmac,
+ * hmac-github, hmac-stripe; all by default, `none` for none of them: the bare
+ * server and `none` always run), --compare DIR (repeatable: also run the
+ * service from another checkout, e.g. a git worktree of an earlier commit, in
+ * the same alternation).
  */
 import { Database } from "bun:sqlite";
-import { writeFileSync } from "node:fs";
-import { basename } from "node:path";
+import { rmSync, writeFileSync } from "node:fs";
+import { basename, dirname } from "node:path";
 import { parseArgs } from "node:util";
+import { createRequestSigner } from "../src/cli/request-signer.ts";
+import { loadConfig } from "../src/config.ts";
 import { defaultGenerator, type Generator, type LoadResult, runLoad } from "./lib/load.ts";
 import { prepareRequests, type Signer } from "./lib/requests.ts";
 import {
@@ -34,12 +49,16 @@ const { values: args } = parseArgs({
     generator: { type: "string" },
     json: { type: "string" },
     compare: { type: "string", multiple: true, default: [] },
+    verifiers: { type: "string" },
   },
 });
 const rounds = Number(args.rounds);
 const durationSeconds = Number(args.duration);
 const connections = Number(args.connections);
 const generator = (args.generator as Generator | undefined) ?? defaultGenerator();
+
+/** Width of the configuration column. */
+const NAME_WIDTH = 36;
 
 /** Prepared requests per second of the run: above any rate this machine reaches. */
 const PREPARED_PER_SECOND = 80_000;
@@ -54,6 +73,12 @@ interface Target {
 
 interface Sample extends LoadResult {
   readonly peakRssMiB: number;
+  /**
+   * The server's CPU time per completed request, in microseconds: what a
+   * verifier costs, less disturbed than throughput by other load on a shared
+   * machine.
+   */
+  readonly cpuUsPerRequest: number;
 }
 
 const WEBHOOK_PATH = "/webhooks/maildesk";
@@ -68,9 +93,71 @@ function serviceTarget(
   return { spec, path: WEBHOOK_PATH, sign, databasePath: spec.env.DATABASE_URL };
 }
 
+/** Signs every request when it is prepared, as Maildesk would for `env`. */
+function signerFor(env: Record<string, string>): Signer {
+  const sign = createRequestSigner(loadConfig(env));
+  return (body, eventId) => sign(body, { id: eventId });
+}
+
+// Requests are signed when a run is prepared, so the window must cover the run.
+const HMAC_TOLERANCE_SECONDS = String(Math.max(300, durationSeconds + 60));
+
+/** The service once per verifier, with its settings; `--verifiers` picks among them. */
+const VERIFIER_ENVS: Readonly<Record<string, Record<string, string>>> = {
+  "url-secret": {
+    WEBHOOK_VERIFIERS: "url-secret",
+    WEBHOOK_URL_SECRETS: "bench-path-secret-0123456789",
+  },
+  basic: {
+    WEBHOOK_VERIFIERS: "basic",
+    WEBHOOK_BASIC_USER: "maildesk",
+    WEBHOOK_BASIC_PASSWORD: "bench password",
+  },
+  ip: { WEBHOOK_VERIFIERS: "ip", WEBHOOK_IP_ALLOWLIST: "127.0.0.0/8,::1" },
+  hmac: {
+    WEBHOOK_VERIFIERS: "hmac",
+    WEBHOOK_HMAC_SECRETS: `whsec_${Buffer.from("bench signing key of 32 bytes!!!").toString("base64")}`,
+    WEBHOOK_HMAC_TOLERANCE_SECONDS: HMAC_TOLERANCE_SECONDS,
+  },
+  "hmac-github": {
+    WEBHOOK_VERIFIERS: "hmac",
+    WEBHOOK_HMAC_SCHEME: "github",
+    WEBHOOK_HMAC_SECRETS: "bench github secret",
+  },
+  "hmac-stripe": {
+    WEBHOOK_VERIFIERS: "hmac",
+    WEBHOOK_HMAC_SCHEME: "stripe",
+    WEBHOOK_HMAC_SECRETS: "whsec_bench_stripe_secret",
+    WEBHOOK_HMAC_TOLERANCE_SECONDS: HMAC_TOLERANCE_SECONDS,
+  },
+};
+const VERIFIER_LABELS: Readonly<Record<string, string>> = {
+  hmac: "hmac (standard-webhooks)",
+  "hmac-github": "hmac (github)",
+  "hmac-stripe": "hmac (stripe)",
+};
+
+const chosenVerifiers = (args.verifiers ?? Object.keys(VERIFIER_ENVS).join(","))
+  .split(",")
+  .map((name) => name.trim())
+  .filter((name) => name && name !== "none");
+for (const name of chosenVerifiers) {
+  if (!VERIFIER_ENVS[name]) {
+    console.error(
+      `--verifiers: unknown "${name}" (choices: ${Object.keys(VERIFIER_ENVS).join(", ")}, none)`,
+    );
+    process.exit(64);
+  }
+}
+
+const noneTarget = serviceTarget("service, verifiers none", { WEBHOOK_VERIFIERS: "none" });
 const targets: Target[] = [
   { spec: bareSpec(freePort()), path: WEBHOOK_PATH },
-  serviceTarget("service, verifiers none", { WEBHOOK_VERIFIERS: "none" }),
+  noneTarget,
+  ...chosenVerifiers.map((name) => {
+    const env = VERIFIER_ENVS[name] as Record<string, string>;
+    return serviceTarget(`service, ${VERIFIER_LABELS[name] ?? name}`, env, signerFor(env));
+  }),
   ...(args.compare ?? []).map((checkout) =>
     serviceTarget(
       `${basename(checkout)}, none`,
@@ -88,47 +175,79 @@ const samples = new Map<Target, Sample[]>(targets.map((target) => [target, []]))
 console.log(
   `generator ${generator}, ${connections} connections, ${durationSeconds} s per run, ${rounds} rounds\n`,
 );
-for (let round = 1; round <= rounds; round++) {
-  for (const target of targets) {
-    const server = servers.get(target) as RunningServer;
-    const requests = prepareRequests(
-      PREPARED_PER_SECOND * durationSeconds,
-      target.path,
-      target.sign,
-    );
-    Bun.gc(true);
-    const { result, peakRssMiB } = await withPeakRss(
-      server,
-      runLoad({ baseUrl: server.baseUrl, requests, connections, durationSeconds, generator }),
-    );
-    samples.get(target)?.push({ ...result, peakRssMiB });
-    console.log(
-      `round ${round}  ${target.spec.name.padEnd(28)} ${fmt(result.requestsPerSecond, 0).padStart(7)} req/s  ` +
-        `p50 ${fmt(result.p50Ms, 2)} ms  p99 ${fmt(result.p99Ms, 2)} ms  non-2xx ${result.failed}`,
-    );
+// Whatever happens (a server that dies, a generator that fails), no server is left running.
+try {
+  for (let round = 1; round <= rounds; round++) {
+    // The bare server first, then the service targets in an order rotated by
+    // one each round, so that none of them always follows the same one.
+    const [bareTarget, ...serviceTargets] = targets as [Target, ...Target[]];
+    const shift = (round - 1) % serviceTargets.length;
+    const order = [bareTarget, ...serviceTargets.slice(shift), ...serviceTargets.slice(0, shift)];
+    for (const target of order) {
+      const server = servers.get(target) as RunningServer;
+      const requests = prepareRequests(
+        PREPARED_PER_SECOND * durationSeconds,
+        target.path,
+        target.sign,
+      );
+      Bun.gc(true);
+      // The previous run's database pages are still being written back; left
+      // alone, that writeback competes with this run's fsyncs, and the target
+      // that follows the bare server (which writes nothing) would be favoured.
+      Bun.spawnSync(["sync"]);
+      const cpuBefore = server.cpuSeconds();
+      const { result, peakRssMiB } = await withPeakRss(
+        server,
+        runLoad({ baseUrl: server.baseUrl, requests, connections, durationSeconds, generator }),
+      );
+      const cpuUsPerRequest = ((server.cpuSeconds() - cpuBefore) * 1e6) / result.requests;
+      samples.get(target)?.push({ ...result, peakRssMiB, cpuUsPerRequest });
+      console.log(
+        `round ${round}  ${target.spec.name.padEnd(NAME_WIDTH)} ${fmt(result.requestsPerSecond, 0).padStart(7)} req/s  ` +
+          `p50 ${fmt(result.p50Ms, 2)} ms  p99 ${fmt(result.p99Ms, 2)} ms  ` +
+          `CPU ${fmt(cpuUsPerRequest, 1)} µs/req  non-2xx ${result.failed}`,
+      );
+    }
   }
+} finally {
+  for (const server of servers.values()) await server.stop();
 }
-for (const server of servers.values()) await server.stop();
 
 const bare = samples.get(targets[0] as Target) as Sample[];
-const rows = targets.map((target) => summarize(target, samples.get(target) as Sample[], bare));
+const none = samples.get(noneTarget) as Sample[];
+const rows = targets.map((target) =>
+  summarize(target, samples.get(target) as Sample[], bare, none),
+);
 console.log(
-  `\n${"configuration".padEnd(28)} ${"req/s".padStart(8)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ` +
-    `${"RSS MiB".padStart(8)} ${"vs bare".padStart(8)}  stored check`,
+  `\n${"configuration".padEnd(NAME_WIDTH)} ${"req/s".padStart(8)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ` +
+    `${"RSS MiB".padStart(8)} ${"µs CPU".padStart(7)} ${"vs bare".padStart(8)} ${"vs none".padStart(8)}  stored check`,
 );
 for (const row of rows) {
   console.log(
-    `${row.name.padEnd(28)} ${fmt(row.requestsPerSecond, 0).padStart(8)} ${fmt(row.p50Ms, 2).padStart(7)} ` +
-      `${fmt(row.p99Ms, 2).padStart(7)} ${fmt(row.peakRssMiB, 0).padStart(8)} ` +
-      `${`${fmt(row.ratioToBare * 100, 0)}%`.padStart(8)}  ${row.storedCheck}`,
+    `${row.name.padEnd(NAME_WIDTH)} ${fmt(row.requestsPerSecond, 0).padStart(8)} ${fmt(row.p50Ms, 2).padStart(7)} ` +
+      `${fmt(row.p99Ms, 2).padStart(7)} ${fmt(row.peakRssMiB, 0).padStart(8)} ${fmt(row.cpuUsPerRequest, 1).padStart(7)} ` +
+      `${`${fmt(row.ratioToBare * 100, 0)}%`.padStart(8)} ${`${fmt(row.ratioToNone * 100, 0)}%`.padStart(8)}  ${row.storedCheck}`,
   );
+}
+const hmacRow = rows.find((row) => row.name === `service, ${VERIFIER_LABELS.hmac}`);
+if (hmacRow) {
+  console.log(
+    `\nhmac (standard-webhooks) vs none: ${fmt(hmacRow.ratioToNone * 100, 1)}% of the throughput, ` +
+      `${fmt(hmacRow.cpuRatioToNone * 100, 1)}% of the CPU time per request (medians of the ` +
+      "per-round ratios; the target is at least 90% of the throughput)",
+  );
+}
+
+// The databases (hundreds of MB each) are only needed for the stored check.
+for (const target of targets) {
+  if (target.databasePath) rmSync(dirname(target.databasePath), { recursive: true, force: true });
 }
 if (args.json) writeFileSync(args.json, `${JSON.stringify({ generator, rows }, null, 2)}\n`);
 
 const failedChecks = rows.filter((row) => row.storedCheck.startsWith("FAIL"));
 process.exit(failedChecks.length > 0 ? 1 : 0);
 
-function summarize(target: Target, runs: Sample[], baseline: Sample[]) {
+function summarize(target: Target, runs: Sample[], baseline: Sample[], none: Sample[]) {
   const ok = runs.reduce((sum, run) => sum + run.ok, 0);
   const failed = runs.reduce((sum, run) => sum + run.failed, 0);
   return {
@@ -138,9 +257,16 @@ function summarize(target: Target, runs: Sample[], baseline: Sample[]) {
     p99Ms: median(runs.map((run) => run.p99Ms)),
     maxMs: Math.max(...runs.map((run) => run.maxMs)),
     peakRssMiB: Math.max(...runs.map((run) => run.peakRssMiB)),
+    cpuUsPerRequest: median(runs.map((run) => run.cpuUsPerRequest)),
     // Per round, then the median: each ratio compares runs minutes apart at most.
     ratioToBare: median(
       runs.map((run, i) => run.requestsPerSecond / (baseline[i] as Sample).requestsPerSecond),
+    ),
+    ratioToNone: median(
+      runs.map((run, i) => run.requestsPerSecond / (none[i] as Sample).requestsPerSecond),
+    ),
+    cpuRatioToNone: median(
+      runs.map((run, i) => run.cpuUsPerRequest / (none[i] as Sample).cpuUsPerRequest),
     ),
     ok,
     failed,

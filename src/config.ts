@@ -20,9 +20,21 @@ export class ConfigError extends Error {
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 const VERIFIER_NAMES = ["none", "url-secret", "basic", "ip", "hmac"] as const;
+const HMAC_SCHEMES = ["standard-webhooks", "github", "stripe", "custom"] as const;
+const HMAC_ALGORITHMS = ["sha256", "sha512", "sha1"] as const;
+const HMAC_ENCODINGS = ["hex", "base64"] as const;
 
 /** A verifier that `WEBHOOK_VERIFIERS` may list. */
 export type VerifierName = (typeof VERIFIER_NAMES)[number];
+
+/** How the `hmac` verifier finds and checks the signature (`WEBHOOK_HMAC_SCHEME`). */
+export type HmacSchemeName = (typeof HMAC_SCHEMES)[number];
+
+/** The digest of the `custom` HMAC scheme (`WEBHOOK_HMAC_ALGORITHM`). */
+export type HmacAlgorithm = (typeof HMAC_ALGORITHMS)[number];
+
+/** How the `custom` HMAC scheme writes the signature (`WEBHOOK_HMAC_ENCODING`). */
+export type HmacEncoding = (typeof HMAC_ENCODINGS)[number];
 
 function literals<T extends readonly string[]>(values: T, hint: string, fallback?: T[number]) {
   const options = fallback === undefined ? { hint } : { hint, default: fallback };
@@ -32,6 +44,10 @@ function literals<T extends readonly string[]>(values: T, hint: string, fallback
       options,
     ),
   );
+}
+
+function optionalText(hint: string) {
+  return Type.Optional(Type.String({ hint }));
 }
 
 function integer(hint: string, minimum: number, maximum: number, fallback?: number) {
@@ -64,7 +80,31 @@ const ENV_SCHEMA = Type.Object({
   MAX_BODY_BYTES: integer("a size in bytes (1 KiB to 64 MiB)", 1024, 64 * MIB, MIB),
   LOG_LEVEL: literals(LOG_LEVELS, `one of ${LOG_LEVELS.join(", ")}`, "info"),
   LOG_FORMAT: literals(["json", "pretty"] as const, "json or pretty", "json"),
-  WEBHOOK_VERIFIERS: Type.Optional(Type.String({ hint: "a comma-separated list" })),
+  WEBHOOK_VERIFIERS: optionalText("a comma-separated list"),
+  // The verifiers' settings. Which of them a listed verifier needs, and their
+  // finer rules (lengths, address syntax, base64 keys), are checked by the
+  // verifier itself when it is created at start-up: see src/verify/.
+  WEBHOOK_URL_SECRETS: optionalText("a comma-separated list of secrets"),
+  WEBHOOK_BASIC_USER: optionalText("a user name"),
+  WEBHOOK_BASIC_PASSWORD: optionalText("a password"),
+  WEBHOOK_BASIC_PASSWORD_PREVIOUS: optionalText("a password"),
+  WEBHOOK_IP_ALLOWLIST: optionalText("a comma-separated list of addresses and CIDRs"),
+  TRUSTED_PROXIES: optionalText("a comma-separated list of addresses and CIDRs"),
+  WEBHOOK_HMAC_SECRETS: optionalText("a comma-separated list of secrets"),
+  WEBHOOK_HMAC_SCHEME: literals(
+    HMAC_SCHEMES,
+    `one of ${HMAC_SCHEMES.join(", ")}`,
+    "standard-webhooks",
+  ),
+  WEBHOOK_HMAC_TOLERANCE_SECONDS: integer("a time in seconds (1-86400)", 1, 86_400, 300),
+  WEBHOOK_HMAC_HEADER: optionalText("a header name"),
+  WEBHOOK_HMAC_ALGORITHM: literals(
+    HMAC_ALGORITHMS,
+    `one of ${HMAC_ALGORITHMS.join(", ")}`,
+    "sha256",
+  ),
+  WEBHOOK_HMAC_ENCODING: literals(HMAC_ENCODINGS, "hex or base64", "hex"),
+  WEBHOOK_HMAC_PREFIX: optionalText("the text before the signature"),
   INGEST_MAX_PENDING: integer("a count of requests (1-1000000)", 1, 1_000_000, 2000),
   INGEST_MAX_PENDING_BYTES: integer(
     "a size in bytes (64 KiB to 4 GiB)",
@@ -106,6 +146,13 @@ export interface Config {
   readonly maxBodyBytes: number;
   readonly log: { readonly level: (typeof LOG_LEVELS)[number]; readonly format: "json" | "pretty" };
   readonly verifiers: readonly VerifierName[];
+  /** The verifiers' settings, as written; each verifier checks its own at start-up. */
+  readonly verify: VerifySettings;
+  /**
+   * Proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`): addresses
+   * and CIDRs, parsed by the client-address resolver. Empty: none.
+   */
+  readonly trustedProxies: readonly string[];
   readonly ingest: {
     /** Requests that may wait for a commit at once; beyond, 503 (load shedding). */
     readonly maxPending: number;
@@ -129,6 +176,31 @@ export interface Config {
   };
 }
 
+/** The settings of the verifiers. Lists are split on commas and trimmed; unset is empty. */
+export interface VerifySettings {
+  readonly urlSecrets: readonly string[];
+  readonly basic: {
+    readonly user: string | null;
+    readonly password: string | null;
+    /** Also accepted while Maildesk moves to a new password. */
+    readonly previousPassword: string | null;
+  };
+  readonly ip: { readonly allowlist: readonly string[] };
+  readonly hmac: HmacSettings;
+}
+
+/** The settings of the `hmac` verifier. */
+export interface HmacSettings {
+  readonly secrets: readonly string[];
+  readonly scheme: HmacSchemeName;
+  readonly toleranceSeconds: number;
+  /** The `custom` scheme's header, algorithm, encoding and prefix. */
+  readonly header: string | null;
+  readonly algorithm: HmacAlgorithm;
+  readonly encoding: HmacEncoding;
+  readonly prefix: string | null;
+}
+
 /** Reads `env` once, applies defaults and rules, and returns a frozen `Config`. */
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
   const values = validateEnv(env);
@@ -144,6 +216,25 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     maxBodyBytes: values.MAX_BODY_BYTES,
     log: { level: values.LOG_LEVEL, format: values.LOG_FORMAT },
     verifiers: parseVerifiers(values.WEBHOOK_VERIFIERS),
+    verify: {
+      urlSecrets: splitList(values.WEBHOOK_URL_SECRETS),
+      basic: {
+        user: values.WEBHOOK_BASIC_USER ?? null,
+        password: values.WEBHOOK_BASIC_PASSWORD ?? null,
+        previousPassword: values.WEBHOOK_BASIC_PASSWORD_PREVIOUS ?? null,
+      },
+      ip: { allowlist: splitList(values.WEBHOOK_IP_ALLOWLIST) },
+      hmac: {
+        secrets: splitList(values.WEBHOOK_HMAC_SECRETS),
+        scheme: values.WEBHOOK_HMAC_SCHEME,
+        toleranceSeconds: values.WEBHOOK_HMAC_TOLERANCE_SECONDS,
+        header: values.WEBHOOK_HMAC_HEADER ?? null,
+        algorithm: values.WEBHOOK_HMAC_ALGORITHM,
+        encoding: values.WEBHOOK_HMAC_ENCODING,
+        prefix: values.WEBHOOK_HMAC_PREFIX ?? null,
+      },
+    },
+    trustedProxies: splitList(values.TRUSTED_PROXIES),
     ingest: {
       maxPending: values.INGEST_MAX_PENDING,
       maxPendingBytes: values.INGEST_MAX_PENDING_BYTES,
@@ -206,10 +297,16 @@ function parseDatabaseUrl(url: string): string {
   return url;
 }
 
+/** Splits a comma-separated variable, trimming entries and dropping empty ones. */
+function splitList(list: string | undefined): string[] {
+  return (list ?? "")
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+}
+
 function parseVerifiers(list: string | undefined): VerifierName[] {
-  const names = [
-    ...new Set((list ?? "").split(",").map((name) => name.trim().toLowerCase())),
-  ].filter(Boolean);
+  const names = [...new Set(splitList(list).map((name) => name.toLowerCase()))];
   if (names.length === 0) {
     throw new ConfigError(
       "WEBHOOK_VERIFIERS is not set: list how requests are verified, e.g. " +

@@ -8,6 +8,7 @@
  */
 import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { createApp } from "./http/app.ts";
+import { type ClientAddressResolver, createClientAddressResolver } from "./http/client-address.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { openDatabase } from "./store/database.ts";
 import { createSqliteStore, type SqliteStore } from "./store/sqlite-store.ts";
@@ -49,11 +50,13 @@ async function main(argv: string[]): Promise<number> {
   let config: Config;
   let log: Logger;
   let chain: VerifierChain;
+  let clientAddress: ClientAddressResolver;
   try {
     config = loadConfig(process.env);
     if (command === "admin-token") return printAdminToken(config, argv.slice(1));
     log = createLogger(config.log);
     chain = createVerifierChain(config, log);
+    clientAddress = createClientAddressResolver(config.trustedProxies);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`maildesk-receiver: cannot start: ${error.message}\n`);
@@ -79,12 +82,18 @@ async function main(argv: string[]): Promise<number> {
     );
     return 1;
   }
-  return serve(config, log, chain, store);
+  return serve(config, log, store, chain, clientAddress);
 }
 
-async function serve(config: Config, log: Logger, chain: VerifierChain, store: SqliteStore) {
+async function serve(
+  config: Config,
+  log: Logger,
+  store: SqliteStore,
+  chain: VerifierChain,
+  clientAddress: ClientAddressResolver,
+) {
   if (config.adminToken === null) await announceGeneratedToken(store, log);
-  const app = createApp({ config, store, chain, log });
+  const app = createApp({ config, store, chain, clientAddress, log });
   try {
     app.listen({
       port: config.port,
@@ -103,7 +112,13 @@ async function serve(config: Config, log: Logger, chain: VerifierChain, store: S
     return 1;
   }
   log.info(
-    { component: "main", host: config.host, port: app.server?.port, verifiers: chain.names },
+    {
+      component: "main",
+      host: config.host,
+      port: app.server?.port,
+      verifiers: chain.names,
+      trustedProxies: config.trustedProxies.length,
+    },
     "listening",
   );
 

@@ -30,6 +30,39 @@ describe("loadConfig", () => {
     expect(path("/srv/x.db")).toBe("/srv/x.db");
   });
 
+  it("applies the documented defaults of the verifiers' settings", () => {
+    const config = loadConfig(minimal);
+
+    expect(config.trustedProxies).toEqual([]);
+    expect(config.verify).toEqual({
+      urlSecrets: [],
+      basic: { user: null, password: null, previousPassword: null },
+      ip: { allowlist: [] },
+      hmac: {
+        secrets: [],
+        scheme: "standard-webhooks",
+        toleranceSeconds: 300,
+        header: null,
+        algorithm: "sha256",
+        encoding: "hex",
+        prefix: null,
+      },
+    });
+  });
+
+  it("splits list variables on commas, trimming and dropping empty entries", () => {
+    const config = loadConfig({
+      ...minimal,
+      WEBHOOK_URL_SECRETS: " first-secret-0123456 ,, second-secret-0123456,",
+      WEBHOOK_IP_ALLOWLIST: "192.0.2.0/24, 2001:db8::/32",
+      TRUSTED_PROXIES: "10.0.0.1",
+    });
+
+    expect(config.verify.urlSecrets).toEqual(["first-secret-0123456", "second-secret-0123456"]);
+    expect(config.verify.ip.allowlist).toEqual(["192.0.2.0/24", "2001:db8::/32"]);
+    expect(config.trustedProxies).toEqual(["10.0.0.1"]);
+  });
+
   it("normalises the verifier list: case, spaces and repeats", () => {
     expect(loadConfig({ WEBHOOK_VERIFIERS: " HMAC, ip,hmac " }).verifiers).toEqual(["hmac", "ip"]);
   });
@@ -51,6 +84,11 @@ describe("loadConfig", () => {
     [{ ...minimal, DATABASE_URL: "mysql://x/y" }, /^DATABASE_URL must be a SQLite file/],
     [{ WEBHOOK_VERIFIERS: "hmac,carrier-pigeon" }, /unknown verifier "carrier-pigeon"/],
     [{ WEBHOOK_VERIFIERS: "none,ip" }, /cannot combine "none"/],
+    [{ ...minimal, WEBHOOK_HMAC_SCHEME: "svix" }, /^WEBHOOK_HMAC_SCHEME must be one of/],
+    [{ ...minimal, WEBHOOK_HMAC_TOLERANCE_SECONDS: "5m" }, /^WEBHOOK_HMAC_TOLERANCE_SECONDS must/],
+    [{ ...minimal, WEBHOOK_HMAC_TOLERANCE_SECONDS: "0" }, /^WEBHOOK_HMAC_TOLERANCE_SECONDS must/],
+    [{ ...minimal, WEBHOOK_HMAC_ALGORITHM: "md5" }, /^WEBHOOK_HMAC_ALGORITHM must be one of/],
+    [{ ...minimal, WEBHOOK_HMAC_ENCODING: "base32" }, /^WEBHOOK_HMAC_ENCODING must be hex or/],
   ];
   for (const [env, message] of refusals) {
     it(`refuses ${JSON.stringify(env)} with a message naming the variable`, () => {

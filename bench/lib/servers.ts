@@ -16,6 +16,8 @@ export interface RunningServer {
   readonly process: Subprocess;
   /** The RSS now, in MiB (0 once the process is gone). */
   rssMiB(): number;
+  /** CPU time used so far (user + system), in seconds; 0 once the process is gone. */
+  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
@@ -94,16 +96,40 @@ export async function startServer(spec: ServerSpec): Promise<RunningServer> {
     await Bun.sleep(50);
   }
 
+  let isStopping = false;
+  void child.exited.then((code) => {
+    if (!isStopping)
+      console.error(
+        `${spec.name} exited during the run (code ${code}, signal ${child.signalCode})`,
+      );
+  });
   return {
     name: spec.name,
     baseUrl,
     process: child,
     rssMiB: () => readRssMiB(child.pid),
+    cpuSeconds: () => readCpuSeconds(child.pid),
     async stop() {
+      isStopping = true;
       child.kill("SIGTERM");
       await child.exited;
     },
   };
+}
+
+/** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ, 100 on Linux). */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+function readCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may contain spaces): state is the
+    // 3rd field, utime the 14th and stime the 15th.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
 }
 
 function readRssMiB(pid: number): number {

@@ -13,6 +13,7 @@ import type { Logger } from "../log.ts";
 import type { Store } from "../store/types.ts";
 import type { VerifierChain } from "../verify/chain.ts";
 import { createBackgroundChecks } from "./background-checks.ts";
+import type { ClientAddressResolver } from "./client-address.ts";
 import {
   errorResponse,
   jsonResponse,
@@ -27,6 +28,8 @@ export interface AppDeps {
   readonly config: Pick<Config, "maxBodyBytes" | "adminToken" | "metricsToken">;
   readonly store: Store;
   readonly chain: VerifierChain;
+  /** How the client address is found (`createClientAddressResolver` over `TRUSTED_PROXIES`). */
+  readonly clientAddress: ClientAddressResolver;
   readonly log: Logger;
   readonly readinessChecks?: Readonly<Record<string, ReadinessCheck>>;
   /** Overrides how the peer address is found; `app.handle` in tests has no socket. */
@@ -85,6 +88,7 @@ export function createApp(deps: AppDeps) {
         ingest: observeIngest(deps.store.ingest, ingestMetrics),
         log: deps.log,
         peerAddress,
+        clientAddress: deps.clientAddress,
       }),
     );
 }

@@ -16,8 +16,12 @@ import { Elysia } from "elysia";
 import type { Logger } from "../log.ts";
 import type { IngestWriter } from "../store/types.ts";
 import type { VerifierChain } from "../verify/chain.ts";
-import type { VerificationInput, VerificationResult } from "../verify/verifier.ts";
-import { normalizeAddress } from "./client-address.ts";
+import type {
+  VerificationInput,
+  VerificationPass,
+  VerificationResult,
+} from "../verify/verifier.ts";
+import type { ClientAddressResolver } from "./client-address.ts";
 import { errorResponse, jsonResponse, RequestError, toRequestError } from "./errors.ts";
 import { assertJsonContentType, parseEventPayload } from "./payload.ts";
 import { readBody } from "./read-body.ts";
@@ -36,6 +40,8 @@ export interface IngestRouteDeps {
   readonly log: Logger;
   /** The socket's peer address of a request (injectable: `app.handle` has no socket). */
   readonly peerAddress: (request: Request) => string | null;
+  /** The client address from the peer and `X-Forwarded-For` (see client-address.ts). */
+  readonly clientAddress: ClientAddressResolver;
 }
 
 /** The webhook endpoint, as an Elysia instance to `use`. */
@@ -60,13 +66,14 @@ function createIngestHandler(deps: IngestRouteDeps, log: Logger) {
     const startedAt = performance.now();
     const receivedAt = Date.now();
     const requestId = readRequestId(request);
-    const clientAddress = normalizeAddress(deps.peerAddress(request));
+    const clientAddress = deps.clientAddress(deps.peerAddress(request), request.headers);
     const path = pathSecret === null ? WEBHOOK_PATH : MASKED_SECRET_PATH;
     let eventId: string | null = null;
     let bodyBytes: number | null = null;
     let response: Response;
     let outcome: "accepted" | "duplicate" | "rejected" | "unavailable";
     let reason: string | null = null;
+    let verified: VerificationPass["detail"];
 
     try {
       if (pathSecret !== null && !chain.usesPathSecret) {
@@ -80,11 +87,15 @@ function createIngestHandler(deps: IngestRouteDeps, log: Logger) {
         pathSecret,
         rawBody: EMPTY_BODY,
       };
-      assertVerified(chain.verifyBeforeBody(input));
+      const headerDetail = assertVerified(chain.verifyBeforeBody(input));
 
       const rawBody = await readBody(request, deps.maxBodyBytes);
       bodyBytes = rawBody.byteLength;
-      assertVerified(chain.verifyBody({ ...input, rawBody }));
+      const bodyDetail = assertVerified(chain.verifyBody({ ...input, rawBody }));
+      verified =
+        headerDetail && bodyDetail
+          ? { ...headerDetail, ...bodyDetail }
+          : (headerDetail ?? bodyDetail);
       assertJsonContentType(request.headers.get("content-type"));
       const fields = parseEventPayload(rawBody);
       eventId = fields.eventId;
@@ -119,7 +130,8 @@ function createIngestHandler(deps: IngestRouteDeps, log: Logger) {
 
     const latencyMs = performance.now() - startedAt;
     if (outcome === "accepted" || outcome === "duplicate") {
-      log.debug({ requestId, eventId, outcome, latencyMs }, "event answered");
+      // `verified` says which secret matched, by index, for rotations.
+      log.debug({ requestId, eventId, outcome, latencyMs, verified }, "event answered");
     }
     ingest.recordDelivery({
       receivedAt,
@@ -138,8 +150,9 @@ function createIngestHandler(deps: IngestRouteDeps, log: Logger) {
   };
 }
 
-function assertVerified(result: VerificationResult): void {
-  if (result.ok) return;
+/** Throws the generic refusal for a failure; returns a pass's detail. */
+function assertVerified(result: VerificationResult): VerificationPass["detail"] {
+  if (result.ok) return result.detail;
   const [code, message] =
     result.status === 403
       ? ["forbidden", "This address may not post events."]

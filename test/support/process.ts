@@ -10,6 +10,9 @@ import type { Subprocess } from "bun";
 /** The program's entry point from source. */
 export const MAIN = join(import.meta.dir, "..", "..", "src", "main.ts");
 
+/** The `send` command's entry point from source (`bun run send`). */
+export const SEND = join(import.meta.dir, "..", "..", "src", "cli", "send.ts");
+
 export interface ServiceProcess {
   readonly url: string;
   readonly process: Subprocess<"ignore", "pipe", "pipe">;
@@ -28,8 +31,13 @@ export function tempDir(): string {
  * Runs the program to completion (for commands and failed starts); the
  * environment is exactly `env` plus PATH, never the developer's own.
  */
-export async function runProgram(args: string[], env: Record<string, string>, cwd = tempDir()) {
-  const child = Bun.spawn([process.execPath, MAIN, ...args], {
+export async function runProgram(
+  args: string[],
+  env: Record<string, string>,
+  cwd = tempDir(),
+  entry = MAIN,
+) {
+  const child = Bun.spawn([process.execPath, entry, ...args], {
     env: { PATH: process.env.PATH ?? "", ...env },
     cwd,
     stdout: "pipe",

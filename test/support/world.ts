@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Config, loadConfig } from "../../src/config.ts";
 import { type App, createApp } from "../../src/http/app.ts";
+import { createClientAddressResolver } from "../../src/http/client-address.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
 import { createSqliteStore, type SqliteStore } from "../../src/store/sqlite-store.ts";
 import type { WriterPlacement } from "../../src/store/writer-link.ts";
@@ -35,6 +36,8 @@ export interface World {
   readonly app: App;
   /** The peer address the next requests come from. */
   peer: string | null;
+  /** The clock of timestamp checks, in milliseconds since the epoch; settable. */
+  nowMs: number;
   /** POSTs `body` to the webhook endpoint (or `path`) through `app.handle`. */
   post(body: string | Uint8Array, init?: PostInit): Promise<Response>;
   /** Rows of `SELECT … FROM table`, for assertions. */
@@ -67,7 +70,7 @@ export interface WorldOptions {
 
 /** Creates a world; `env` is the environment as the program would read it. */
 export async function createWorld(
-  env: Record<string, string> = {},
+  env: Record<string, string | undefined> = {},
   options: WorldOptions = {},
 ): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), "maildesk-test-"));
@@ -79,7 +82,8 @@ export async function createWorld(
     log,
     options.inlineWriter ? { kind: "inline" } : WRITER_THREAD,
   );
-  const chain = createVerifierChain(config, log);
+  const chain = createVerifierChain(config, log, { now: () => world.nowMs });
+  const clientAddress = createClientAddressResolver(config.trustedProxies);
   const world: World = {
     dir,
     config,
@@ -93,7 +97,15 @@ export async function createWorld(
       return connection;
     },
     peer: "127.0.0.1",
-    app: createApp({ config, store, chain, log, peerAddress: () => world.peer }),
+    nowMs: Date.now(),
+    app: createApp({
+      config,
+      store,
+      chain,
+      clientAddress,
+      log,
+      peerAddress: () => world.peer,
+    }),
 
     post(body, init = {}) {
       const headers = { "content-type": "application/json", ...init.headers };
