@@ -28,6 +28,7 @@ const EVENT_FIELDS = [
   ["receivedAt", "number"],
   ["sourceIp", "text"],
   ["requestId", "text"],
+  ["contentType", "text"],
   ["rawBody", "bytes"],
 ] as const satisfies readonly (readonly [keyof IncomingEvent, Kind])[];
 

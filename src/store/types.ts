@@ -17,6 +17,8 @@ export interface IncomingEvent {
   readonly receivedAt: number;
   readonly sourceIp: string | null;
   readonly requestId: string;
+  /** The request's `Content-Type` as sent; forwarding sends it again with the body. */
+  readonly contentType: string | null;
   /** The request body exactly as received. */
   readonly rawBody: Uint8Array;
 }

@@ -27,7 +27,7 @@ describe("health", () => {
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({
       status: "ready",
-      store: { ok: true, database: "ok", migrations: { applied: 1, expected: 1 } },
+      store: { ok: true, database: "ok", migrations: { applied: 2, expected: 2 } },
     });
   });
 
