@@ -85,6 +85,55 @@ export interface StoreReadiness {
   readonly migrations: { readonly applied: number; readonly expected: number };
 }
 
+/** What the outbox worker reports about itself (with the writer's heartbeat). */
+export interface WorkerStatus {
+  /** The loop is running (not stopped, not a CLI process that only runs commands). */
+  readonly running: boolean;
+  /** When the worker last looked at the outbox (ms since the epoch); `null` before its first look. */
+  readonly lastIterationAt: number | null;
+  /** I/O attempts (forwards) under way. */
+  readonly inFlight: number;
+  /** Counters since start: rows claimed, each one attempt. */
+  readonly attempts: number;
+  readonly done: number;
+  /** Failed attempts, retried or not. */
+  readonly failures: number;
+  /** Rows moved to the dead letter. */
+  readonly deadLetters: number;
+  /** Rows given back at shutdown. */
+  readonly released: number;
+  /** Iterations that failed as a whole (storage errors); retried at the next poll. */
+  readonly errors: number;
+}
+
+/** What a replay changed. Rows being processed right now are left to finish. */
+export type ReplayResult =
+  | { readonly found: false }
+  | {
+      readonly found: true;
+      /** Existing rows reset to pending, due now, attempts 0. */
+      readonly reset: number;
+      /** Rows added for handlers that are on but had none for the event. */
+      readonly added: number;
+      /** Rows left alone because an attempt holds them now. */
+      readonly processing: number;
+    };
+
+/** What retrying one outbox row changed; only a dead row is retried. */
+export type RetryRowResult =
+  | { readonly found: false }
+  | { readonly found: true; readonly retried: boolean; readonly state: string };
+
+/** Writes that the query API (and the CLI) may ask of the outbox. */
+export interface OutboxControl {
+  /** Enqueues every handler of the event again. */
+  replayEvent(eventId: string): Promise<ReplayResult>;
+  /** Moves one dead row back to pending, due now, attempts 0. */
+  retryRow(outboxId: number): Promise<RetryRowResult>;
+  /** Moves every dead row (of one handler, if given) back to pending. */
+  retryDead(filter?: { readonly handler?: string }): Promise<{ readonly retried: number }>;
+}
+
 /** The storage backend as a whole. */
 export interface Store {
   readonly ingest: IngestWriter;

@@ -1,0 +1,450 @@
+/**
+ * The outbox worker: claims due outbox rows, runs their handler, records
+ * the outcome. It runs in the writer thread, beside the one writing
+ * connection (no lock contention with ingest, and a commit wakes it at no
+ * cost), and reads as one loop: `loop` → `iterate` → per handler.
+ *
+ * The state machine of an outbox row (one per event and handler, written
+ * with the event):
+ *
+ * ```text
+ *            claim (attempts+1, run_at = lease end)
+ *   pending ───────────────────────────────────────▶ processing
+ *      ▲  ▲                                          │  │  │  │
+ *      │  └──── retryable failure, attempts left ────┘  │  │  │
+ *      │        (run_at = now + back-off)               │  │  │
+ *      └─────── released at shutdown ───────────────────┘  │  │
+ *      │        (run_at = now, attempt not counted)        │  │
+ *      │                                   success ───────┘  │
+ *      │                                      ▼              │
+ *      │                                    done             │
+ *      │   replay / retry                                    │
+ *      └────────────────── dead ◀── permanent failure, or ───┘
+ *                                   retryable with no attempts left
+ * ```
+ *
+ * A `processing` row whose lease ended (`run_at <= now`) belongs to an
+ * attempt that died with its process: it is claimed again like a due
+ * pending row, so handlers must be idempotent. Replay also resets `done`
+ * rows to `pending`. The retry schedule is written out in retry-policy.ts.
+ *
+ * One iteration is one short `BEGIN IMMEDIATE … COMMIT` (one fsync):
+ *
+ * 1. record the outcomes of I/O attempts that finished since the last one;
+ * 2. for each database handler: claim a batch, apply each row inside its own
+ *    savepoint (a row that throws is rolled back alone and retried; the
+ *    others go on), mark each row;
+ * 3. for each I/O handler with room (at most WORKER_BATCH_SIZE calls in
+ *    flight per handler): claim a batch with a lease.
+ *
+ * After the commit the claimed I/O rows start, each cut off after
+ * WORKER_HANDLER_TIMEOUT_MS. Each handler is claimed on its own, so one
+ * handler's failures or backlog never hold back another's rows, and a
+ * failing row never holds back the rows after it. The loop yields a turn
+ * (setImmediate) between iterations, so that ingest commits, which
+ * acknowledge requests, wait at most one short iteration. With nothing to
+ * do it sleeps until the next row is due, a new event wakes it
+ * (`wake`), or WORKER_POLL_MS passes, whichever comes first.
+ *
+ * Every change to a claimed row is fenced by its attempt number (see
+ * outbox-statements.ts), so a late outcome of an attempt that was released
+ * or superseded changes nothing.
+ *
+ * Known shortcoming: one process, one worker. Several processes on one file
+ * would each claim safely (the claim is one statement under the write
+ * lock), but the design counts on one; the PostgreSQL backend planned for
+ * several instances would claim with `FOR UPDATE SKIP LOCKED` instead.
+ */
+import type { Database, Statement } from "bun:sqlite";
+import type { WorkerConfig } from "../config.ts";
+import type { Logger } from "../log.ts";
+import type { WorkerStatus } from "../store/types.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import {
+  type DatabaseHandler,
+  describeError,
+  type Handler,
+  type HandlerOutcome,
+  type IoHandler,
+  permanent,
+  retryable,
+} from "./handler.ts";
+import { type ClaimedRow, prepareOutboxStatements } from "./outbox-statements.ts";
+import { createRetryPolicy } from "./retry-policy.ts";
+
+export interface OutboxWorkerOptions {
+  readonly sqlite: Database;
+  readonly handlers: readonly Handler[];
+  readonly settings: WorkerConfig;
+  readonly log: Logger;
+  readonly clock?: Clock;
+  /** The source of the back-off jitter, a number in [0, 1). */
+  readonly random?: () => number;
+}
+
+export interface OutboxWorker {
+  /** Starts the loop. */
+  start(): void;
+  /** Rows may have become due (new events, a replay): look now rather than at the next poll. */
+  wake(): void;
+  /**
+   * Runs one iteration, waits for the I/O attempts it started (time-outs
+   * included) and records their outcomes. For tests, which drive the worker
+   * step by step instead of running the loop.
+   */
+  runOnce(): Promise<number>;
+  status(): WorkerStatus;
+  /**
+   * Stops claiming, lets I/O attempts in flight finish for up to
+   * WORKER_SHUTDOWN_TIMEOUT_MS, records what finished and releases the rest.
+   */
+  stop(): Promise<void>;
+}
+
+interface InFlight {
+  readonly row: ClaimedRow;
+  readonly controller: AbortController;
+  /** Resolves once the attempt finished, failed or was cut off. */
+  readonly finished: Promise<void>;
+  /** Drops the attempt's outcome (it was released at shutdown). */
+  abandon(): void;
+}
+
+interface Finished {
+  readonly row: ClaimedRow;
+  readonly outcome: HandlerOutcome;
+}
+
+interface Dispatch {
+  readonly row: ClaimedRow;
+  readonly handler: IoHandler;
+}
+
+/** What a transaction did, applied to the counters and logged once it committed. */
+interface Tally {
+  claimed: number;
+  done: number;
+  failures: number;
+  dead: number;
+  released: number;
+  readonly notes: (() => void)[];
+}
+
+/** Creates the worker over the writing connection; nothing runs before `start` or `runOnce`. */
+export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
+  const { sqlite, settings } = options;
+  const clock = options.clock ?? systemClock;
+  const log = options.log.child({ component: "worker" });
+  const statements = prepareOutboxStatements(sqlite);
+  const policy = createRetryPolicy(settings, options.random);
+  const savepoint = prepareSavepoint(sqlite);
+  const databaseHandlers = options.handlers.filter(
+    (h): h is DatabaseHandler => h.kind === "database",
+  );
+  const ioHandlers = options.handlers.filter((h): h is IoHandler => h.kind === "io");
+  const handlersByName = new Map(options.handlers.map((h) => [h.name, h]));
+
+  const inFlight = new Map<number, InFlight>();
+  let finished: Finished[] = [];
+  const counters = { attempts: 0, done: 0, failures: 0, deadLetters: 0, released: 0, errors: 0 };
+  let running = false;
+  let stopping = false;
+  let lastIterationAt: number | null = null;
+  let loopDone: Promise<void> = Promise.resolve();
+  let woken = false;
+  let wakeUp: (() => void) | null = null;
+
+  async function loop(): Promise<void> {
+    log.info({ handlers: [...handlersByName.keys()], pollMs: settings.pollMs }, "worker started");
+    while (running) {
+      woken = false;
+      const work = iterateSafely("claim");
+      if (!running) break;
+      if (work > 0) {
+        await yieldTurn();
+        continue;
+      }
+      await sleep(work < 0 ? settings.pollMs : untilNextDue());
+    }
+  }
+
+  /** One iteration; returns the rows it handled, or -1 when it failed. */
+  function iterateSafely(mode: "claim" | "record"): number {
+    try {
+      return iterate(mode === "claim");
+    } catch (error) {
+      counters.errors++;
+      log.error({ err: error }, "worker iteration failed; trying again at the next poll");
+      return -1;
+    } finally {
+      lastIterationAt = clock.now();
+    }
+  }
+
+  /**
+   * One transaction: records the outcomes that finished, then claims and runs
+   * (`claim`), or gives `release` back. Counters, logs and I/O attempts
+   * follow only once it has committed.
+   */
+  function iterate(claim: boolean, release: readonly ClaimedRow[] = []): number {
+    const now = clock.now();
+    const tally: Tally = { claimed: 0, done: 0, failures: 0, dead: 0, released: 0, notes: [] };
+    const outcomes = finished;
+    finished = [];
+    const dispatches: Dispatch[] = [];
+
+    try {
+      sqlite.exec("BEGIN IMMEDIATE");
+      for (const { row, outcome } of outcomes) recordOutcome(row, outcome, now, tally);
+      if (claim) {
+        for (const handler of databaseHandlers) runDatabaseBatch(handler, now, tally);
+        for (const handler of ioHandlers) dispatches.push(...claimIoBatch(handler, now, tally));
+      }
+      for (const row of release) if (statements.release(row, now)) tally.released++;
+      sqlite.exec("COMMIT");
+    } catch (error) {
+      if (sqlite.inTransaction) sqlite.exec("ROLLBACK");
+      finished = outcomes.concat(finished);
+      throw error;
+    }
+
+    counters.attempts += tally.claimed;
+    counters.done += tally.done;
+    counters.failures += tally.failures;
+    counters.deadLetters += tally.dead;
+    counters.released += tally.released;
+    for (const note of tally.notes) note();
+    for (const { row, handler } of dispatches) startAttempt(row, handler);
+    return outcomes.length + tally.claimed;
+  }
+
+  function runDatabaseBatch(handler: DatabaseHandler, now: number, tally: Tally): void {
+    const rows = statements.claim(handler.name, now, now + settings.leaseMs, settings.batchSize);
+    tally.claimed += rows.length;
+    for (const row of rows) {
+      const event = statements.loadEvent(row.eventSeq);
+      let outcome: HandlerOutcome;
+      savepoint.begin();
+      try {
+        outcome = event ? handler.apply(event, now) : permanent("the event is gone");
+      } catch (error) {
+        outcome = retryable(describeError(error));
+      }
+      // Only a success keeps what the handler wrote.
+      if (outcome.kind === "success") savepoint.release();
+      else savepoint.rollback();
+      recordOutcome(row, outcome, now, tally);
+    }
+  }
+
+  function claimIoBatch(handler: IoHandler, now: number, tally: Tally): Dispatch[] {
+    const room = settings.batchSize - countInFlight(handler.name);
+    if (room <= 0) return [];
+    const rows = statements.claim(handler.name, now, now + settings.leaseMs, room);
+    tally.claimed += rows.length;
+    return rows.map((row) => ({ row, handler }));
+  }
+
+  function recordOutcome(row: ClaimedRow, outcome: HandlerOutcome, now: number, tally: Tally) {
+    const fields = {
+      outboxId: row.id,
+      eventSeq: row.eventSeq,
+      handler: row.handler,
+      attempt: row.attempt,
+    };
+    if (outcome.kind === "success") {
+      if (statements.markDone(row, outcome.note, now)) tally.done++;
+      return;
+    }
+
+    const decision =
+      outcome.kind === "permanent"
+        ? ({ action: "dead" } as const)
+        : policy.afterFailure(row.attempt, now, outcome.notBefore);
+    if (decision.action === "retry") {
+      if (!statements.markRetry(row, outcome.error, decision.runAt, now)) return;
+      tally.failures++;
+      tally.notes.push(() =>
+        log.warn(
+          { ...fields, error: outcome.error, retryInMs: decision.delayMs },
+          "attempt failed; retry scheduled",
+        ),
+      );
+      return;
+    }
+    const result =
+      outcome.kind === "permanent"
+        ? "dead: permanent failure"
+        : `dead: ${row.attempt} attempts failed`;
+    if (!statements.markDead(row, outcome.error, result, now)) return;
+    tally.failures++;
+    tally.dead++;
+    tally.notes.push(() =>
+      log.error({ ...fields, error: outcome.error, result }, "row moved to the dead letter"),
+    );
+  }
+
+  function startAttempt(row: ClaimedRow, handler: IoHandler): void {
+    const event = statements.loadEvent(row.eventSeq);
+    const controller = new AbortController();
+    let settled = false;
+    let resolveFinished = () => {};
+    const finishedPromise = new Promise<void>((resolve) => {
+      resolveFinished = resolve;
+    });
+
+    const settle = (outcome: HandlerOutcome | null) => {
+      if (settled) return;
+      settled = true;
+      cancelTimer();
+      inFlight.delete(row.id);
+      if (outcome) {
+        finished.push({ row, outcome });
+        wake();
+      }
+      resolveFinished();
+    };
+    const cancelTimer = clock.setTimer(() => {
+      const error = `timed out after ${settings.handlerTimeoutMs} ms`;
+      controller.abort(new Error(error));
+      settle(retryable(error));
+    }, settings.handlerTimeoutMs);
+
+    inFlight.set(row.id, {
+      row,
+      controller,
+      finished: finishedPromise,
+      abandon: () => settle(null),
+    });
+    if (!event) {
+      settle(permanent("the event is gone"));
+      return;
+    }
+    handler
+      .run(event, controller.signal)
+      .then(settle, (error) => settle(retryable(describeError(error))));
+  }
+
+  function countInFlight(handler: string): number {
+    let count = 0;
+    for (const attempt of inFlight.values()) if (attempt.row.handler === handler) count++;
+    return count;
+  }
+
+  /** How long to sleep: until the earliest due row of a handler that can take work, at most a poll. */
+  function untilNextDue(): number {
+    const now = clock.now();
+    let next = now + settings.pollMs;
+    for (const handler of options.handlers) {
+      if (handler.kind === "io" && countInFlight(handler.name) >= settings.batchSize) continue;
+      const due = statements.nextDueAt(handler.name);
+      if (due !== null) next = Math.min(next, due);
+    }
+    return Math.max(0, next - now);
+  }
+
+  function sleep(ms: number): Promise<void> {
+    if (woken) return Promise.resolve();
+    return new Promise((resolve) => {
+      const cancel = clock.setTimer(() => done(), ms);
+      function done() {
+        cancel();
+        wakeUp = null;
+        resolve();
+      }
+      wakeUp = done;
+    });
+  }
+
+  function wake(): void {
+    woken = true;
+    wakeUp?.();
+  }
+
+  async function stop(): Promise<void> {
+    if (stopping) return;
+    stopping = true;
+    running = false;
+    wake();
+    await loopDone;
+
+    if (inFlight.size > 0) {
+      log.info(
+        { inFlight: inFlight.size, timeoutMs: settings.shutdownTimeoutMs },
+        "worker stopping: waiting for handlers in flight, then releasing their rows",
+      );
+      let cancel = () => {};
+      await Promise.race([
+        Promise.all([...inFlight.values()].map((attempt) => attempt.finished)),
+        new Promise<void>((resolve) => {
+          cancel = clock.setTimer(resolve, settings.shutdownTimeoutMs);
+        }),
+      ]);
+      cancel();
+    }
+
+    const left = [...inFlight.values()];
+    for (const attempt of left) {
+      attempt.abandon();
+      attempt.controller.abort(new Error("the worker is stopping"));
+    }
+    try {
+      iterate(
+        false,
+        left.map((attempt) => attempt.row),
+      );
+    } catch (error) {
+      // Their leases will run out, and the next start claims them then.
+      log.error({ err: error, rows: left.length }, "could not release the claimed rows");
+    }
+    log.info({ released: left.length }, "worker stopped; released rows are due at the next start");
+  }
+
+  return {
+    start() {
+      if (running || stopping) return;
+      running = true;
+      loopDone = loop();
+    },
+    wake,
+    async runOnce() {
+      const work = iterateSafely("claim");
+      await Promise.all([...inFlight.values()].map((attempt) => attempt.finished));
+      if (finished.length > 0) iterateSafely("record");
+      return work;
+    },
+    status: () => ({
+      running,
+      lastIterationAt,
+      inFlight: inFlight.size,
+      attempts: counters.attempts,
+      done: counters.done,
+      failures: counters.failures,
+      deadLetters: counters.deadLetters,
+      released: counters.released,
+      errors: counters.errors,
+    }),
+    stop,
+  };
+}
+
+function yieldTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** A savepoint around one row's handler, prepared once. */
+function prepareSavepoint(sqlite: Database) {
+  const statements: Record<"begin" | "release" | "rollback", Statement> = {
+    begin: sqlite.prepare("SAVEPOINT outbox_row"),
+    release: sqlite.prepare("RELEASE outbox_row"),
+    rollback: sqlite.prepare("ROLLBACK TO outbox_row"),
+  };
+  return {
+    begin: () => statements.begin.run(),
+    release: () => statements.release.run(),
+    rollback() {
+      statements.rollback.run();
+      statements.release.run();
+    },
+  };
+}
