@@ -3,6 +3,9 @@
  * connection, built from the configuration the thread was started with.
  */
 import type { ComponentFactory } from "./store/writer-service.ts";
+import { createWorkerComponent } from "./worker/writer-component.ts";
 
-/** Builds the writer thread's components. */
-export const createWriterComponents: ComponentFactory = () => [];
+/** Builds the writer thread's components: the outbox worker and its commands. */
+export const createWriterComponents: ComponentFactory = (context) => [
+  createWorkerComponent(context),
+];

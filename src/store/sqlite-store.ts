@@ -6,6 +6,7 @@
  */
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
+import { enabledHandlerNames } from "../worker/handlers/names.ts";
 import {
   countAppliedMigrations,
   EMBEDDED_MIGRATION_COUNT,
@@ -13,16 +14,26 @@ import {
   openDatabase,
 } from "./database.ts";
 import { createIngestClient } from "./ingest-client.ts";
-import type { Store, StoreReadiness } from "./types.ts";
+import type {
+  OutboxControl,
+  ReplayResult,
+  RetryRowResult,
+  Store,
+  StoreReadiness,
+  WorkerStatus,
+} from "./types.ts";
 import { createWriterLink, type WriterLink, type WriterPlacement } from "./writer-link.ts";
-
-/** Handlers that get an outbox row for every new event. */
-export const ALWAYS_ON_HANDLERS = ["subscribers"] as const;
+import { OUTBOX_COMMANDS } from "./writer-protocol.ts";
 
 export interface SqliteStore extends Store {
   /** The reading connection of this thread, for queries. */
   readonly reader: OpenDatabase;
   readonly writer: WriterLink;
+}
+
+export interface SqliteStoreOptions {
+  /** Run the outbox worker beside the writer (default); the CLI only runs commands. */
+  readonly runWorker?: boolean;
 }
 
 /**
@@ -33,6 +44,7 @@ export async function createSqliteStore(
   config: Config,
   log: Logger,
   placement: WriterPlacement,
+  options: SqliteStoreOptions = {},
 ): Promise<SqliteStore> {
   const reader = openDatabase(config.databasePath, { busyTimeoutMs: config.sqliteBusyTimeoutMs });
   reader.sqlite.exec("PRAGMA query_only = ON");
@@ -44,7 +56,7 @@ export async function createSqliteStore(
   const ingest = createIngestClient(config.ingest);
   const writer = createWriterLink(
     placement,
-    { config, handlers: ALWAYS_ON_HANDLERS },
+    { config, handlers: enabledHandlerNames(config), runWorker: options.runWorker ?? true },
     ingest.listener,
     log,
   );
@@ -78,10 +90,20 @@ export async function createSqliteStore(
     };
   }
 
+  // Typed wrappers over the worker's writer commands: callers never see SQLite.
+  const outbox: OutboxControl = {
+    replayEvent: (eventId) => writer.call<ReplayResult>(OUTBOX_COMMANDS.replay, { eventId }),
+    retryRow: (outboxId) => writer.call<RetryRowResult>(OUTBOX_COMMANDS.retry, { outboxId }),
+    retryDead: (filter = {}) =>
+      writer.call<{ retried: number }>(OUTBOX_COMMANDS.retryDead, { handler: filter.handler }),
+  };
+
   return {
     reader,
     writer,
     ingest: ingest.writer,
+    outbox,
+    workerStatus: () => (writer.status()?.components.worker as WorkerStatus | undefined) ?? null,
     checkReadiness,
     async close() {
       await ingest.writer.close();

@@ -137,6 +137,9 @@ export interface OutboxControl {
 /** The storage backend as a whole. */
 export interface Store {
   readonly ingest: IngestWriter;
+  readonly outbox: OutboxControl;
+  /** The worker's last report, or `null` when no worker has reported. */
+  workerStatus(): WorkerStatus | null;
   checkReadiness(): StoreReadiness;
   /** Writes what is queued and closes the database. */
   close(): Promise<void>;

@@ -15,6 +15,7 @@ import { createLogger, type Logger } from "../../src/log.ts";
 import { createSqliteStore, type SqliteStore } from "../../src/store/sqlite-store.ts";
 import type { WriterPlacement } from "../../src/store/writer-link.ts";
 import { createVerifierChain } from "../../src/verify/chain.ts";
+import { createWriterComponents } from "../../src/writer-components.ts";
 
 /** A captured log line. */
 export type LogLine = Record<string, unknown> & { level: string; msg: string };
@@ -63,6 +64,11 @@ export const WRITER_THREAD: WriterPlacement = {
 export interface WorldOptions {
   /** Run the writer inline instead of in its thread (to reach its connection). */
   readonly inlineWriter?: boolean;
+  /**
+   * Run the outbox worker beside the writer, as the program does. Off by
+   * default, so that tests of ingest see the rows they wrote as written.
+   */
+  readonly worker?: boolean;
 }
 
 /** Creates a world; `env` is the environment as the program would read it. */
@@ -77,7 +83,8 @@ export async function createWorld(
   const store = await createSqliteStore(
     config,
     log,
-    options.inlineWriter ? { kind: "inline" } : WRITER_THREAD,
+    options.inlineWriter ? { kind: "inline", components: createWriterComponents } : WRITER_THREAD,
+    { runWorker: options.worker ?? false },
   );
   const chain = createVerifierChain(config, log);
   const world: World = {
