@@ -8,7 +8,7 @@ import type { Database } from "bun:sqlite";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadConfig, type WorkerConfig } from "../../src/config.ts";
+import { type Config, loadConfig, type WorkerConfig } from "../../src/config.ts";
 import { parseEventPayload } from "../../src/http/payload.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
 import { openDatabase } from "../../src/store/database.ts";
@@ -27,6 +27,8 @@ export interface WorkerWorld {
   readonly clock: ManualClock;
   readonly log: Logger;
   readonly logs: LogLine[];
+  /** The configuration from the defaults and `env`, as the program would load it. */
+  config(env?: Record<string, string>): Config;
   /** The worker settings from the defaults and `env` (`WORKER_*` variables). */
   settings(env?: Record<string, string>): WorkerConfig;
   /**
@@ -36,6 +38,7 @@ export interface WorkerWorld {
   store(
     events: readonly (Record<string, unknown> | string)[],
     handlers?: readonly string[],
+    contentType?: string,
   ): number[];
   /** A worker over this world's connection and clock. */
   worker(options?: WorkerOptions): OutboxWorker;
@@ -65,7 +68,9 @@ export interface OutboxRow {
 export function createWorkerWorld(): WorkerWorld {
   const dir = mkdtempSync(join(tmpdir(), "maildesk-worker-"));
   const { sqlite } = openDatabase(join(dir, "maildesk.db"), { busyTimeoutMs: 1000 });
-  const clock = createManualClock();
+  // Starts at the real time: forwarded requests carry it, and their
+  // receivers check it against their own clock.
+  const clock = createManualClock(Date.now());
   const logs: LogLine[] = [];
   const log = createLogger(
     { level: "debug", format: "json" },
@@ -89,11 +94,12 @@ export function createWorkerWorld(): WorkerWorld {
     clock,
     log,
     logs,
-    settings: (env = {}) => loadConfig({ WEBHOOK_VERIFIERS: "none", ...env }).worker,
+    config: (env = {}) => loadConfig({ WEBHOOK_VERIFIERS: "none", ...env }),
+    settings: (env = {}) => world.config(env).worker,
 
-    store(events, handlers = ["subscribers"]) {
+    store(events, handlers = ["subscribers"], contentType = "application/json") {
       const writer = ingestWriter(handlers);
-      const incoming = events.map((event) => toIncoming(event, clock.now()));
+      const incoming = events.map((event) => toIncoming(event, clock.now(), contentType));
       const before =
         (sqlite.query("SELECT max(seq) AS n FROM events").get() as { n: number | null }).n ?? 0;
       writer.enqueue({ events: incoming, deliveries: [], reply: () => {} });
@@ -137,7 +143,11 @@ export function createWorkerWorld(): WorkerWorld {
 }
 
 /** An event as the ingest route hands it to the writer. */
-function toIncoming(event: Record<string, unknown> | string, receivedAt: number): IncomingEvent {
+function toIncoming(
+  event: Record<string, unknown> | string,
+  receivedAt: number,
+  contentType: string,
+): IncomingEvent {
   const rawBody = new TextEncoder().encode(
     typeof event === "string" ? event : JSON.stringify(event),
   );
@@ -147,7 +157,7 @@ function toIncoming(event: Record<string, unknown> | string, receivedAt: number)
     receivedAt,
     sourceIp: "192.0.2.1",
     requestId: `req-${fields.eventId}`,
-    contentType: "application/json",
+    contentType,
     rawBody,
   };
 }

@@ -152,3 +152,16 @@ export function sampleEvent(fields: Record<string, unknown> = {}): string {
     ...fields,
   });
 }
+
+/**
+ * Polls `condition` until it holds, for tests of real threads and processes
+ * (worker unit tests use a manual clock instead); fails after `timeoutMs`.
+ */
+export async function eventually(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline)
+      throw new Error(`the condition did not hold within ${timeoutMs} ms`);
+    await Bun.sleep(5);
+  }
+}

@@ -65,15 +65,18 @@ interface SubscriberRow extends SubscriberFields {
   updated_at: number;
 }
 
-/** A field group written as one: `createdAt` is its text and its time together. */
-type FieldName =
-  | "email"
-  | "firstName"
-  | "lastName"
-  | "status"
-  | "createdAt"
-  | "confirmedAt"
-  | "unsubscribedAt";
+/** The fields with an order key each; `createdAt` is its text and its time together. */
+const FIELD_NAMES = [
+  "email",
+  "firstName",
+  "lastName",
+  "status",
+  "createdAt",
+  "confirmedAt",
+  "unsubscribedAt",
+] as const;
+
+type FieldName = (typeof FIELD_NAMES)[number];
 
 type FieldWrite = readonly [FieldName, Partial<SubscriberFields>];
 
@@ -176,7 +179,8 @@ function mergeEvent(
     row.last_event_at = order.at;
     row.last_event_order = order.key;
   }
-  row.field_orders = JSON.stringify(fieldOrders);
+  // Keys in a fixed order: the same state is the same text, whatever the order of events.
+  row.field_orders = JSON.stringify(fieldOrders, FIELD_NAMES as unknown as string[]);
   row.updated_at = at;
   return row;
 }
