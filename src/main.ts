@@ -1,25 +1,34 @@
 /**
- * The command line: `serve` (the default) and `migrate`. `serve` wires
- * configuration → database → HTTP, and handles signals.
+ * The command line: `serve` (the default), `migrate`, and the outbox
+ * commands `replay`, `retry`, `retry-dead` (src/cli/outbox.ts). `serve`
+ * wires configuration → database (with the worker in the writer thread) →
+ * HTTP, and handles signals.
  *
  * Exit codes: 0 after a clean stop, 64 for a wrong command line, 78 for a
  * configuration error (systemd can be told not to restart on it), 1 for a
  * failure to start (e.g. the port is taken).
  */
+
+import { OUTBOX_COMMANDS, OUTBOX_USAGE, runOutboxCommand, wantsHelp } from "./cli/outbox.ts";
 import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { createApp } from "./http/app.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { openDatabase } from "./store/database.ts";
 import { createSqliteStore, type SqliteStore } from "./store/sqlite-store.ts";
 import { createVerifierChain, type VerifierChain } from "./verify/chain.ts";
+import { checkWorkerAlive } from "./worker/readiness.ts";
 
 const USAGE = `Usage: maildesk-receiver [command]
 
 Commands:
-  serve      Receive webhooks (the default)
-  migrate    Apply the database migrations and exit
-  help       Show this text
+  serve                        Receive webhooks and process them (the default)
+  migrate                      Apply the database migrations and exit
+  replay <eventId>             Run every handler of a stored event again
+  retry <outboxId>             Move one dead outbox row back to pending
+  retry-dead [--handler name]  Move every dead outbox row back to pending
+  help                         Show this text
 
+"<command> --help" explains a command.
 Settings come from the environment (and a .env file); see the README.`;
 
 /** The writer thread's entry point; `bun build --compile` is given it as a second entry. */
@@ -37,7 +46,12 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  if (command !== "serve" && command !== "migrate") {
+  const outboxCommand = OUTBOX_COMMANDS.find((name) => name === command);
+  if (outboxCommand && wantsHelp(argv)) {
+    process.stdout.write(`${OUTBOX_USAGE[outboxCommand]}\n`);
+    return 0;
+  }
+  if (command !== "serve" && command !== "migrate" && !outboxCommand) {
     process.stderr.write(`Unknown command "${command}".\n\n${USAGE}\n`);
     return EXIT_USAGE;
   }
@@ -53,6 +67,14 @@ async function main(argv: string[]): Promise<number> {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`maildesk-receiver: cannot start: ${error.message}\n`);
     return EXIT_CONFIG;
+  }
+
+  if (outboxCommand) {
+    // stdout carries the command's answer; the logs go to stderr.
+    const cliLog = createLogger(config.log, {
+      write: (line: string) => process.stderr.write(line),
+    });
+    return runOutboxCommand(outboxCommand, argv.slice(1), config, cliLog);
   }
 
   if (command === "migrate") {
@@ -78,7 +100,15 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function serve(config: Config, log: Logger, chain: VerifierChain, store: SqliteStore) {
-  const app = createApp({ config, store, chain, log });
+  const app = createApp({
+    config,
+    store,
+    chain,
+    log,
+    readinessChecks: {
+      worker: () => checkWorkerAlive(store.workerStatus(), Date.now(), config.worker.pollMs),
+    },
+  });
   try {
     app.listen({
       port: config.port,
