@@ -26,6 +26,11 @@ export interface OutboxStatements {
   claim(handler: string, now: number, leaseEnd: number, limit: number): ClaimedRow[];
   loadEvent(seq: number): StoredEvent | null;
   markDone(row: ClaimedRow, result: string, now: number): boolean;
+  /**
+   * Marks rows done that this same transaction claimed (nothing can have
+   * touched them since, so no fence per attempt); returns how many.
+   */
+  markClaimedDone(ids: readonly number[], result: string, now: number): number;
   markRetry(row: ClaimedRow, error: string, runAt: number, now: number): boolean;
   markDead(row: ClaimedRow, error: string, result: string, now: number): boolean;
   /** Gives a claimed row back: pending, due at `now`, this attempt not counted. */
@@ -71,6 +76,10 @@ export function prepareOutboxStatements(sqlite: Database): OutboxStatements {
   const markDone = sqlite.prepare<never, [number, number, string, number]>(
     `UPDATE outbox SET state = 'done', result = ?3, updated_at = ?4 ${fence}`,
   );
+  const markClaimedDone = sqlite.prepare<never, [string, number, string]>(
+    `UPDATE outbox SET state = 'done', result = ?1, updated_at = ?2
+      WHERE id IN (SELECT value FROM json_each(?3)) AND state = 'processing'`,
+  );
   const markRetry = sqlite.prepare<never, [number, number, string, number, number]>(
     `UPDATE outbox SET state = 'pending', last_error = ?3, run_at = ?4, updated_at = ?5,
             result = 'retry scheduled' ${fence}`,
@@ -112,6 +121,8 @@ export function prepareOutboxStatements(sqlite: Database): OutboxStatements {
       };
     },
     markDone: (row, result, now) => markDone.run(row.id, row.attempt, result, now).changes === 1,
+    markClaimedDone: (ids, result, now) =>
+      markClaimedDone.run(result, now, JSON.stringify(ids)).changes,
     markRetry: (row, error, runAt, now) =>
       markRetry.run(row.id, row.attempt, error, runAt, now).changes === 1,
     markDead: (row, error, result, now) =>

@@ -221,6 +221,8 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   function runDatabaseBatch(handler: DatabaseHandler, now: number, tally: Tally): void {
     const rows = statements.claim(handler.name, now, now + settings.leaseMs, settings.batchSize);
     tally.claimed += rows.length;
+    // Successes are marked together, one statement per kind of note.
+    const doneByNote = new Map<string, number[]>();
     for (const row of rows) {
       const event = statements.loadEvent(row.eventSeq);
       let outcome: HandlerOutcome;
@@ -231,10 +233,17 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
         outcome = retryable(describeError(error));
       }
       // Only a success keeps what the handler wrote.
-      if (outcome.kind === "success") savepoint.release();
-      else savepoint.rollback();
-      recordOutcome(row, outcome, now, tally);
+      if (outcome.kind === "success") {
+        savepoint.release();
+        const ids = doneByNote.get(outcome.note);
+        if (ids) ids.push(row.id);
+        else doneByNote.set(outcome.note, [row.id]);
+      } else {
+        savepoint.rollback();
+        recordOutcome(row, outcome, now, tally);
+      }
     }
+    for (const [note, ids] of doneByNote) tally.done += statements.markClaimedDone(ids, note, now);
   }
 
   function claimIoBatch(handler: IoHandler, now: number, tally: Tally): Dispatch[] {

@@ -107,24 +107,18 @@ export function createSubscribersHandler(sqlite: Database): DatabaseHandler {
   const selectSubscriber = sqlite.prepare<SubscriberRow, [string]>(
     `SELECT ${COLUMNS.join(", ")} FROM subscribers WHERE key = ?`,
   );
-  const upsertSubscriber = sqlite.prepare<never, SubscriberRow[keyof SubscriberRow][]>(
-    `INSERT INTO subscribers (${COLUMNS.join(", ")})
-     VALUES (${COLUMNS.map(() => "?").join(", ")})
-     ON CONFLICT (key) DO UPDATE SET
-     ${COLUMNS.slice(1)
-       .map((column) => `${column} = excluded.${column}`)
-       .join(", ")}`,
+  const insertSubscriber = sqlite.prepare<never, SubscriberRow[keyof SubscriberRow][]>(
+    `INSERT INTO subscribers (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`,
   );
-  const selectHistory = sqlite.prepare<{ found: number }, [string, number]>(
-    "SELECT 1 AS found FROM subscriber_events WHERE subscriber_key = ? AND event_seq = ?",
-  );
+  const updateSubscriber = createChangedColumnsUpdate(sqlite);
   const insertHistory = sqlite.prepare<
     never,
     [string, number, string, string, number, string, number]
   >(
     `INSERT INTO subscriber_events
        (subscriber_key, event_seq, event_id, type, event_at, outcome, recorded_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?)`,
+     VALUES (?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT DO NOTHING`,
   );
 
   return {
@@ -136,16 +130,23 @@ export function createSubscribersHandler(sqlite: Database): DatabaseHandler {
       if (!change) return permanent("the stored body is not a JSON object");
       const key = subscriberKey(change);
       if (key === null) return success("skipped: no contact id or email");
-      if (selectHistory.get(key, event.seq)) return success("already applied");
 
       const order = orderEvent(event.eventId, event.receivedAt, event.seq);
       const current = selectSubscriber.get(key);
       const next = mergeEvent(current, key, change, event, order, at);
-      upsertSubscriber.run(...COLUMNS.map((column) => next[column]));
+      const outcome = next.last_event_seq === event.seq ? "applied" : "stale";
+      const history = [key, event.seq, event.eventId, event.type, order.at, outcome, at] as const;
 
-      const isNewest = next.last_event_seq === event.seq;
-      const outcome = isNewest ? "applied" : "stale";
-      insertHistory.run(key, event.seq, event.eventId, event.type, order.at, outcome, at);
+      // The history entry doubles as the idempotence check: an event already
+      // recorded for this subscriber is not applied again. (A new subscriber
+      // is written first: the entry references it.)
+      if (!current) {
+        insertSubscriber.run(...COLUMNS.map((column) => next[column]));
+        insertHistory.run(...history);
+      } else {
+        if (insertHistory.run(...history).changes === 0) return success("already applied");
+        updateSubscriber(current, next);
+      }
       return success(outcome);
     },
   };
@@ -183,6 +184,33 @@ function mergeEvent(
   row.field_orders = JSON.stringify(fieldOrders, FIELD_NAMES as unknown as string[]);
   row.updated_at = at;
   return row;
+}
+
+/**
+ * Updates only the columns that changed, and nothing when only the time
+ * would. An indexed column set to its own value still rewrites its index
+ * entry; for the mirror's random access that is most of the pages a commit
+ * writes, so the statement names just the changed columns (prepared once per
+ * set of columns; events change few combinations).
+ */
+function createChangedColumnsUpdate(sqlite: Database) {
+  const statements = new Map<string, ReturnType<typeof sqlite.prepare>>();
+  return (current: SubscriberRow, next: SubscriberRow) => {
+    const changed = COLUMNS.filter(
+      (column) => column !== "updated_at" && current[column] !== next[column],
+    );
+    if (changed.length === 0) return;
+    changed.push("updated_at");
+
+    const id = changed.join(",");
+    let statement = statements.get(id);
+    if (!statement) {
+      const assignments = changed.map((column) => `${column} = ?`).join(", ");
+      statement = sqlite.prepare(`UPDATE subscribers SET ${assignments} WHERE key = ?`);
+      statements.set(id, statement);
+    }
+    statement.run(...(changed.map((column) => next[column]) as never[]), current.key as never);
+  };
 }
 
 function fieldWrites(change: SubscriberChange, event: StoredEvent, order: EventOrder) {
