@@ -73,7 +73,7 @@ const ENV_SCHEMA = Type.Object({
   SHUTDOWN_TIMEOUT_MS: integer("a time in milliseconds (0-600000)", 0, 600_000, 10_000),
   // The outbox worker and its handlers; src/worker/ says what each does.
   WORKER_POLL_MS: integer("a time in milliseconds (10-3600000)", 10, 3_600_000, 1000),
-  WORKER_BATCH_SIZE: integer("a count of rows (1-10000)", 1, 10_000, 256),
+  WORKER_BATCH_SIZE: integer("a count of rows (1-10000)", 1, 10_000, 2048),
   WORKER_MAX_ATTEMPTS: integer("a count of attempts (1-1000)", 1, 1000, 15),
   WORKER_BACKOFF_BASE_MS: integer("a time in milliseconds (1-86400000)", 1, DAY_MS, 1000),
   WORKER_BACKOFF_MAX_MS: integer("a time in milliseconds (1-604800000)", 1, 7 * DAY_MS, HOUR_MS),
@@ -85,6 +85,7 @@ const ENV_SCHEMA = Type.Object({
     Type.String({ hint: "whsec_ followed by a base64 key, or a raw secret of 16 bytes or more" }),
   ),
   FORWARD_TIMEOUT_MS: integer("a time in milliseconds (10-600000)", 10, 600_000, 10_000),
+  FORWARD_CONCURRENCY: integer("a count of requests (1-1000)", 1, 1000, 16),
 });
 
 type Env = Static<typeof ENV_SCHEMA>;
@@ -115,7 +116,10 @@ export interface Config {
 export interface WorkerConfig {
   /** The longest wait between two looks at the outbox when nothing wakes the worker. */
   readonly pollMs: number;
-  /** Rows claimed per handler and iteration; also the bound on a handler's calls in flight. */
+  /**
+   * Rows claimed per handler and iteration at most; while events are
+   * arriving, database batches are cut to a few milliseconds of work.
+   */
   readonly batchSize: number;
   /** Attempts of a row before it goes to the dead letter. */
   readonly maxAttempts: number;
@@ -138,6 +142,8 @@ export interface ForwardConfig {
    */
   readonly signingKeyBase64: string | null;
   readonly timeoutMs: number;
+  /** Forwards under way at most at once. */
+  readonly concurrency: number;
 }
 
 /** Reads `env` once, applies defaults and rules, and returns a frozen `Config`. */
@@ -239,6 +245,7 @@ function resolveForward(values: Env): ForwardConfig | null {
     url: parsed.href,
     signingKeyBase64: parseSigningKey(secret),
     timeoutMs: values.FORWARD_TIMEOUT_MS,
+    concurrency: values.FORWARD_CONCURRENCY,
   };
 }
 

@@ -46,7 +46,7 @@ describe("loadConfig", () => {
 
     expect(config.worker).toEqual({
       pollMs: 1000,
-      batchSize: 256,
+      batchSize: 2048,
       maxAttempts: 15,
       backoffBaseMs: 1000,
       backoffMaxMs: 3_600_000,
@@ -64,6 +64,7 @@ describe("loadConfig", () => {
       url: "https://hooks.internal/maildesk",
       signingKeyBase64: null,
       timeoutMs: 10_000,
+      concurrency: 16,
     });
   });
 

@@ -72,6 +72,8 @@ export interface DatabaseHandler {
 export interface IoHandler {
   readonly kind: "io";
   readonly name: string;
+  /** Attempts under way at most at once. */
+  readonly maxInFlight: number;
   /** Runs one attempt; it should stop when `signal` aborts. Rejecting counts as retryable. */
   run(event: StoredEvent, signal: AbortSignal): Promise<HandlerOutcome>;
 }

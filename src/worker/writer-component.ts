@@ -57,7 +57,7 @@ export function createWorkerComponent(
       },
     },
     status: () => worker?.status(),
-    onEventsCommitted: () => worker?.wake(),
+    onEventsCommitted: () => worker?.eventsCommitted(),
     stop: async () => worker?.stop(),
   };
 }

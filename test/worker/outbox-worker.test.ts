@@ -10,6 +10,10 @@ import {
 } from "../../src/worker/handler.ts";
 import { createSubscribersHandler } from "../../src/worker/handlers/subscribers.ts";
 import { prepareOutboxStatements } from "../../src/worker/outbox-statements.ts";
+import {
+  BUSY_TRANSACTION_BUDGET_MS,
+  INGEST_ACTIVE_WINDOW_MS,
+} from "../../src/worker/outbox-worker.ts";
 import { createWorkerWorld, turns, until, type WorkerWorld } from "../support/worker-world.ts";
 
 let world: WorkerWorld;
@@ -42,12 +46,13 @@ function failingOn(eventIds: readonly string[], outcome?: HandlerOutcome): Datab
 }
 
 /** An I/O handler whose attempts wait until the test settles them. */
-function heldIoHandler(name = "forward") {
+function heldIoHandler(maxInFlight = 16) {
   const attempts: { event: StoredEvent; signal: AbortSignal; settle(o: HandlerOutcome): void }[] =
     [];
   const handler: IoHandler = {
     kind: "io",
-    name,
+    name: "forward",
+    maxInFlight,
     run: (event, signal) =>
       new Promise((resolve) => attempts.push({ event, signal, settle: resolve })),
   };
@@ -55,8 +60,20 @@ function heldIoHandler(name = "forward") {
 }
 
 /** An I/O handler that answers every attempt at once with `outcome`. */
-function answeringIoHandler(outcome: HandlerOutcome, name = "forward"): IoHandler {
-  return { kind: "io", name, run: async () => outcome };
+function answeringIoHandler(outcome: HandlerOutcome): IoHandler {
+  return { kind: "io", name: "forward", maxInFlight: 16, run: async () => outcome };
+}
+
+/** The real subscribers handler, taking `msPerRow` of the manual clock for each row. */
+function slowSubscribers(msPerRow: number): DatabaseHandler {
+  const real = createSubscribersHandler(world.sqlite);
+  return {
+    ...real,
+    apply(event, at) {
+      world.clock.advance(msPerRow);
+      return real.apply(event, at);
+    },
+  };
 }
 
 describe("one iteration", () => {
@@ -299,13 +316,13 @@ describe("leases", () => {
     expect(world.outbox()[0]?.state).toBe("pending");
   });
 
-  it("keeps at most WORKER_BATCH_SIZE attempts of an I/O handler in flight", async () => {
+  it("keeps at most its maxInFlight attempts of an I/O handler under way", async () => {
     world.store(
       ["a", "b", "c"].map((id) => created(id)),
       ["forward"],
     );
-    const { handler, attempts } = heldIoHandler();
-    const worker = world.worker({ handlers: [handler], env: { WORKER_BATCH_SIZE: "2" } });
+    const { handler, attempts } = heldIoHandler(2);
+    const worker = world.worker({ handlers: [handler] });
 
     worker.start();
     await until(() => attempts.length === 2);
@@ -317,6 +334,39 @@ describe("leases", () => {
     for (const attempt of attempts.slice(1)) attempt.settle(success("ok"));
     await until(() => world.outbox().every((r) => r.state === "done"));
     await worker.stop();
+  });
+});
+
+describe("batch size", () => {
+  const events = (count: number) =>
+    Array.from({ length: count }, (_, i) => created(`e${i}`, `c-${i % 7}`));
+
+  it("cuts database batches to the busy budget while events are arriving", async () => {
+    world.store(events(200));
+    const worker = world.worker({
+      handlers: [slowSubscribers(0.25)],
+      env: { WORKER_BATCH_SIZE: "40" },
+    });
+    // Quiet: a whole batch, which also measures the cost per row.
+    expect(await worker.runOnce()).toBe(40);
+
+    worker.eventsCommitted();
+    expect(await worker.runOnce()).toBe(Math.floor(BUSY_TRANSACTION_BUDGET_MS / 0.25));
+
+    world.clock.advance(INGEST_ACTIVE_WINDOW_MS);
+    expect(await worker.runOnce()).toBe(40);
+  });
+
+  it("never cuts a busy batch below 16 rows", async () => {
+    world.store(events(100));
+    const worker = world.worker({
+      handlers: [slowSubscribers(5)],
+      env: { WORKER_BATCH_SIZE: "40" },
+    });
+    await worker.runOnce();
+
+    worker.eventsCommitted();
+    expect(await worker.runOnce()).toBe(16);
   });
 });
 

@@ -57,6 +57,7 @@ export function createForwardHandler(config: ForwardConfig, clock: Clock): IoHan
   return {
     kind: "io",
     name: FORWARD_HANDLER,
+    maxInFlight: config.concurrency,
     async run(event, signal) {
       const headers: Record<string, string> = {
         "content-type": event.contentType ?? DEFAULT_CONTENT_TYPE,
