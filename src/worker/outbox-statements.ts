@@ -6,7 +6,7 @@
  * replayed or claimed again after its lease ran out, the late outcome of an
  * older attempt changes nothing.
  */
-import type { Database } from "bun:sqlite";
+import type { Database, Statement } from "bun:sqlite";
 import type { StoredEvent } from "./handler.ts";
 
 /** A row as claimed: `attempt` counts this attempt (1 for the first). */
@@ -133,6 +133,23 @@ export function prepareOutboxStatements(sqlite: Database): OutboxStatements {
       const processing = nextDue.get("processing", handler)?.at ?? null;
       if (pending === null) return processing;
       return processing === null ? pending : Math.min(pending, processing);
+    },
+  };
+}
+
+/** A savepoint around one row's handler, prepared once. */
+export function prepareSavepoint(sqlite: Database) {
+  const statements: Record<"begin" | "release" | "rollback", Statement> = {
+    begin: sqlite.prepare("SAVEPOINT outbox_row"),
+    release: sqlite.prepare("RELEASE outbox_row"),
+    rollback: sqlite.prepare("ROLLBACK TO outbox_row"),
+  };
+  return {
+    begin: () => statements.begin.run(),
+    release: () => statements.release.run(),
+    rollback() {
+      statements.rollback.run();
+      statements.release.run();
     },
   };
 }

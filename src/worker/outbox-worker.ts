@@ -32,29 +32,23 @@
  *
  * 1. record the outcomes of I/O attempts that finished since the last one;
  * 2. for each database handler: claim a batch, apply each row inside its own
- *    savepoint (a row that throws is rolled back alone and retried; the
- *    others go on), mark each row;
+ *    savepoint (a row that fails is rolled back alone and retried; the
+ *    others go on), mark the successes done together;
  * 3. for each I/O handler with room (at most its `maxInFlight` calls in
  *    flight, FORWARD_CONCURRENCY for forwarding): claim rows with a lease.
  *
  * After the commit the claimed I/O rows start, each cut off after
  * WORKER_HANDLER_TIMEOUT_MS.
  *
- * Batch size is a trade: the mirror is written at random places, so a
- * commit costs about the distinct pages it dirties, and big batches share
- * pages (measured: twice the events/s at 2048 rows as at 256). But ingest
- * commits wait for the worker's transaction (one connection, one thread).
- * So while events are arriving (an ingest commit within the last
- * INGEST_ACTIVE_WINDOW_MS), a database batch is cut to about
- * BUSY_TRANSACTION_BUDGET_MS of work, from the measured cost per row; when
- * ingest is quiet (a backlog after an outage, a replay), batches go up to
- * WORKER_BATCH_SIZE. Each handler is claimed on its own, so one
- * handler's failures or backlog never hold back another's rows, and a
- * failing row never holds back the rows after it. The loop yields a turn
- * (setImmediate) between iterations, so that ingest commits, which
- * acknowledge requests, wait at most one short iteration. With nothing to
- * do it sleeps until the next row is due, a new event wakes it
- * (`wake`), or WORKER_POLL_MS passes, whichever comes first.
+ * Database batches are up to WORKER_BATCH_SIZE rows while ingest is quiet,
+ * and about 5 ms of work while events are arriving (batch-size.ts says
+ * why). Each handler is claimed on its own, so one handler's failures or
+ * backlog never hold back another's rows, and a failing row never holds
+ * back the rows after it. The loop yields a turn (setImmediate) between
+ * iterations, so that ingest commits, which acknowledge requests, wait at
+ * most one short iteration. With nothing to do it sleeps until the next
+ * row is due, a new event wakes it (`eventsCommitted`), or WORKER_POLL_MS
+ * passes, whichever comes first.
  *
  * Every change to a claimed row is fenced by its attempt number (see
  * outbox-statements.ts), so a late outcome of an attempt that was released
@@ -65,10 +59,11 @@
  * lock), but the design counts on one; the PostgreSQL backend planned for
  * several instances would claim with `FOR UPDATE SKIP LOCKED` instead.
  */
-import type { Database, Statement } from "bun:sqlite";
+import type { Database } from "bun:sqlite";
 import type { WorkerConfig } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { WorkerStatus } from "../store/types.ts";
+import { createBatchSizer } from "./batch-size.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import {
   type DatabaseHandler,
@@ -79,20 +74,9 @@ import {
   permanent,
   retryable,
 } from "./handler.ts";
-import { type ClaimedRow, prepareOutboxStatements } from "./outbox-statements.ts";
+import { createIoAttempts } from "./io-attempts.ts";
+import { type ClaimedRow, prepareOutboxStatements, prepareSavepoint } from "./outbox-statements.ts";
 import { createRetryPolicy } from "./retry-policy.ts";
-
-/** While events arrive, a database batch takes about this long at most. */
-export const BUSY_TRANSACTION_BUDGET_MS = 5;
-
-/** An ingest commit within this window means events are arriving. */
-export const INGEST_ACTIVE_WINDOW_MS = 1000;
-
-/** The smallest busy batch, so that the worker still gets through a backlog. */
-const MIN_BUSY_BATCH = 16;
-
-/** The cost per row assumed before the first measurement (a pessimistic 100 µs). */
-const INITIAL_ROW_COST_MS = 0.1;
 
 export interface OutboxWorkerOptions {
   readonly sqlite: Database;
@@ -123,15 +107,6 @@ export interface OutboxWorker {
    * WORKER_SHUTDOWN_TIMEOUT_MS, records what finished and releases the rest.
    */
   stop(): Promise<void>;
-}
-
-interface InFlight {
-  readonly row: ClaimedRow;
-  readonly controller: AbortController;
-  /** Resolves once the attempt finished, failed or was cut off. */
-  readonly finished: Promise<void>;
-  /** Drops the attempt's outcome (it was released at shutdown). */
-  abandon(): void;
 }
 
 interface Finished {
@@ -168,8 +143,12 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   const ioHandlers = options.handlers.filter((h): h is IoHandler => h.kind === "io");
   const handlersByName = new Map(options.handlers.map((h) => [h.name, h]));
 
-  const inFlight = new Map<number, InFlight>();
   let finished: Finished[] = [];
+  const attempts = createIoAttempts(clock, settings.handlerTimeoutMs, (row, outcome) => {
+    finished.push({ row, outcome });
+    wake();
+  });
+  const batchSizer = createBatchSizer(settings.batchSize);
   const counters = { attempts: 0, done: 0, failures: 0, deadLetters: 0, released: 0, errors: 0 };
   let running = false;
   let stopping = false;
@@ -177,10 +156,6 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   let loopDone: Promise<void> = Promise.resolve();
   let woken = false;
   let wakeUp: (() => void) | null = null;
-  let lastIngestAt = Number.NEGATIVE_INFINITY;
-  /** A moving average of what one database row costs, in ms (claim to commit). */
-  let rowCostMs = INITIAL_ROW_COST_MS;
-  let hasMeasuredRowCost = false;
 
   async function loop(): Promise<void> {
     log.info({ handlers: [...handlersByName.keys()], pollMs: settings.pollMs }, "worker started");
@@ -226,7 +201,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       sqlite.exec("BEGIN IMMEDIATE");
       for (const { row, outcome } of outcomes) recordOutcome(row, outcome, now, tally);
       if (claim) {
-        const limit = databaseBatchLimit(now);
+        const limit = batchSizer.limit(now);
         for (const handler of databaseHandlers) {
           databaseRows += runDatabaseBatch(handler, now, limit, tally);
         }
@@ -240,30 +215,17 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       throw error;
     }
 
-    if (databaseRows > 0) measureRowCost(databaseRows, clock.now() - now);
+    batchSizer.measured(databaseRows, clock.now() - now);
     counters.attempts += tally.claimed;
     counters.done += tally.done;
     counters.failures += tally.failures;
     counters.deadLetters += tally.dead;
     counters.released += tally.released;
     for (const note of tally.notes) note();
-    for (const { row, handler } of dispatches) startAttempt(row, handler);
+    for (const { row, handler } of dispatches) {
+      attempts.start(row, handler, statements.loadEvent(row.eventSeq));
+    }
     return outcomes.length + tally.claimed;
-  }
-
-  /** WORKER_BATCH_SIZE, or what fits the busy budget while events are arriving. */
-  function databaseBatchLimit(now: number): number {
-    if (now - lastIngestAt >= INGEST_ACTIVE_WINDOW_MS) return settings.batchSize;
-    const fitting = Math.floor(BUSY_TRANSACTION_BUDGET_MS / rowCostMs);
-    return Math.min(settings.batchSize, Math.max(MIN_BUSY_BATCH, fitting));
-  }
-
-  function measureRowCost(rows: number, elapsedMs: number): void {
-    // Batches of a few rows can take 0 ms on a millisecond clock; they say little.
-    if (rows < MIN_BUSY_BATCH && elapsedMs === 0) return;
-    const sample = Math.max(elapsedMs, 0.001) / rows;
-    rowCostMs = hasMeasuredRowCost ? rowCostMs * 0.7 + sample * 0.3 : sample;
-    hasMeasuredRowCost = true;
   }
 
   /** Claims, applies and marks one batch; returns how many rows it claimed. */
@@ -302,7 +264,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   }
 
   function claimIoBatch(handler: IoHandler, now: number, tally: Tally): Dispatch[] {
-    const room = Math.min(settings.batchSize, handler.maxInFlight - countInFlight(handler.name));
+    const room = Math.min(settings.batchSize, handler.maxInFlight - attempts.count(handler.name));
     if (room <= 0) return [];
     const rows = statements.claim(handler.name, now, now + settings.leaseMs, room);
     tally.claimed += rows.length;
@@ -348,59 +310,12 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     );
   }
 
-  function startAttempt(row: ClaimedRow, handler: IoHandler): void {
-    const event = statements.loadEvent(row.eventSeq);
-    const controller = new AbortController();
-    let settled = false;
-    let resolveFinished = () => {};
-    const finishedPromise = new Promise<void>((resolve) => {
-      resolveFinished = resolve;
-    });
-
-    const settle = (outcome: HandlerOutcome | null) => {
-      if (settled) return;
-      settled = true;
-      cancelTimer();
-      inFlight.delete(row.id);
-      if (outcome) {
-        finished.push({ row, outcome });
-        wake();
-      }
-      resolveFinished();
-    };
-    const cancelTimer = clock.setTimer(() => {
-      const error = `timed out after ${settings.handlerTimeoutMs} ms`;
-      controller.abort(new Error(error));
-      settle(retryable(error));
-    }, settings.handlerTimeoutMs);
-
-    inFlight.set(row.id, {
-      row,
-      controller,
-      finished: finishedPromise,
-      abandon: () => settle(null),
-    });
-    if (!event) {
-      settle(permanent("the event is gone"));
-      return;
-    }
-    handler
-      .run(event, controller.signal)
-      .then(settle, (error) => settle(retryable(describeError(error))));
-  }
-
-  function countInFlight(handler: string): number {
-    let count = 0;
-    for (const attempt of inFlight.values()) if (attempt.row.handler === handler) count++;
-    return count;
-  }
-
   /** How long to sleep: until the earliest due row of a handler that can take work, at most a poll. */
   function untilNextDue(): number {
     const now = clock.now();
     let next = now + settings.pollMs;
     for (const handler of options.handlers) {
-      if (handler.kind === "io" && countInFlight(handler.name) >= handler.maxInFlight) continue;
+      if (handler.kind === "io" && attempts.count(handler.name) >= handler.maxInFlight) continue;
       const due = statements.nextDueAt(handler.name);
       if (due !== null) next = Math.min(next, due);
     }
@@ -432,14 +347,14 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     wake();
     await loopDone;
 
-    if (inFlight.size > 0) {
+    if (attempts.size > 0) {
       log.info(
-        { inFlight: inFlight.size, timeoutMs: settings.shutdownTimeoutMs },
+        { inFlight: attempts.size, timeoutMs: settings.shutdownTimeoutMs },
         "worker stopping: waiting for handlers in flight, then releasing their rows",
       );
       let cancel = () => {};
       await Promise.race([
-        Promise.all([...inFlight.values()].map((attempt) => attempt.finished)),
+        attempts.allFinished(),
         new Promise<void>((resolve) => {
           cancel = clock.setTimer(resolve, settings.shutdownTimeoutMs);
         }),
@@ -447,16 +362,9 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       cancel();
     }
 
-    const left = [...inFlight.values()];
-    for (const attempt of left) {
-      attempt.abandon();
-      attempt.controller.abort(new Error("the worker is stopping"));
-    }
+    const left = attempts.abandonAll("the worker is stopping");
     try {
-      iterate(
-        false,
-        left.map((attempt) => attempt.row),
-      );
+      iterate(false, left);
     } catch (error) {
       // Their leases will run out, and the next start claims them then.
       log.error({ err: error, rows: left.length }, "could not release the claimed rows");
@@ -472,19 +380,19 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     },
     wake,
     eventsCommitted() {
-      lastIngestAt = clock.now();
+      batchSizer.ingestCommitted(clock.now());
       wake();
     },
     async runOnce() {
       const work = iterateSafely("claim");
-      await Promise.all([...inFlight.values()].map((attempt) => attempt.finished));
+      await attempts.allFinished();
       if (finished.length > 0) iterateSafely("record");
       return work;
     },
     status: () => ({
       running,
       lastIterationAt,
-      inFlight: inFlight.size,
+      inFlight: attempts.size,
       attempts: counters.attempts,
       done: counters.done,
       failures: counters.failures,
@@ -498,21 +406,4 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
 
 function yieldTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
-}
-
-/** A savepoint around one row's handler, prepared once. */
-function prepareSavepoint(sqlite: Database) {
-  const statements: Record<"begin" | "release" | "rollback", Statement> = {
-    begin: sqlite.prepare("SAVEPOINT outbox_row"),
-    release: sqlite.prepare("RELEASE outbox_row"),
-    rollback: sqlite.prepare("ROLLBACK TO outbox_row"),
-  };
-  return {
-    begin: () => statements.begin.run(),
-    release: () => statements.release.run(),
-    rollback() {
-      statements.rollback.run();
-      statements.release.run();
-    },
-  };
 }

@@ -1,5 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from "bun:test";
 import {
+  BUSY_TRANSACTION_BUDGET_MS,
+  INGEST_ACTIVE_WINDOW_MS,
+} from "../../src/worker/batch-size.ts";
+import {
   type DatabaseHandler,
   type HandlerOutcome,
   type IoHandler,
@@ -10,10 +14,6 @@ import {
 } from "../../src/worker/handler.ts";
 import { createSubscribersHandler } from "../../src/worker/handlers/subscribers.ts";
 import { prepareOutboxStatements } from "../../src/worker/outbox-statements.ts";
-import {
-  BUSY_TRANSACTION_BUDGET_MS,
-  INGEST_ACTIVE_WINDOW_MS,
-} from "../../src/worker/outbox-worker.ts";
 import { createWorkerWorld, turns, until, type WorkerWorld } from "../support/worker-world.ts";
 
 let world: WorkerWorld;
