@@ -16,9 +16,12 @@
  *    i.e. the same projection in one transaction (one fsync) per row, on a
  *    smaller database; and the bulk INSERT of step 1 (writing the rows at
  *    all, in big transactions).
+ * 5. What draining costs ingest: the latency of webhook POSTs (one at a
+ *    time, 5 ms apart) while the worker drains the same backlog, against
+ *    the same POSTs to a program with nothing to drain.
  *
  * Options: --events N (100000), --contacts N (20000), --baseline-events N
- * (2000), --batch N (the WORKER_BATCH_SIZE to test, 256), --json FILE,
+ * (2000), --batch N (WORKER_BATCH_SIZE; default: the program's), --json FILE,
  * --build-only PATH (write the database of step 1 to PATH and stop there,
  * e.g. to profile the worker on it).
  */
@@ -36,7 +39,7 @@ const { values: args } = parseArgs({
     events: { type: "string", default: "100000" },
     contacts: { type: "string", default: "20000" },
     "baseline-events": { type: "string", default: "2000" },
-    batch: { type: "string", default: "256" },
+    batch: { type: "string" },
     json: { type: "string" },
     "build-only": { type: "string" },
   },
@@ -185,7 +188,7 @@ function peakRssMiB(pid: number): number {
 }
 
 /** Starts the program on `path` and waits until its worker has drained the outbox. */
-async function drain(path: string, batchSize: number): Promise<Drain> {
+async function drain(path: string, batchSize: number | undefined): Promise<Drain> {
   const reader = new Database(path, { readonly: true });
   const total =
     reader
@@ -205,7 +208,7 @@ async function drain(path: string, batchSize: number): Promise<Drain> {
       HOST: "127.0.0.1",
       PORT: String(freePort()),
       DATABASE_URL: path,
-      WORKER_BATCH_SIZE: String(batchSize),
+      ...(batchSize === undefined ? {} : { WORKER_BATCH_SIZE: String(batchSize) }),
     },
     stdout: "inherit",
     stderr: "inherit",
@@ -248,10 +251,70 @@ async function drain(path: string, batchSize: number): Promise<Drain> {
   };
 }
 
+interface Latency {
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+const LATENCY_REQUESTS = 300;
+
+/** Starts the program on `path` and times webhook POSTs sent one at a time. */
+async function ingestLatency(path: string, batchSize: number | undefined): Promise<Latency> {
+  const port = freePort();
+  const child = Bun.spawn([process.execPath, MAIN, "serve"], {
+    env: {
+      PATH: process.env.PATH ?? "",
+      WEBHOOK_VERIFIERS: "none",
+      LOG_LEVEL: "error",
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      DATABASE_URL: path,
+      ...(batchSize === undefined ? {} : { WORKER_BATCH_SIZE: String(batchSize) }),
+    },
+    stdout: "inherit",
+    stderr: "inherit",
+  });
+  const url = `http://127.0.0.1:${port}`;
+  while (
+    !(await fetch(`${url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    ))
+  )
+    await Bun.sleep(10);
+
+  const times: number[] = [];
+  for (let i = 0; i < LATENCY_REQUESTS; i++) {
+    const body = JSON.stringify({
+      type: "subscriber.updated",
+      eventId: `latency-${i}`,
+      id: `c-${i}`,
+    });
+    const started = performance.now();
+    const response = await fetch(`${url}/webhooks/maildesk`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+    });
+    await response.arrayBuffer();
+    times.push(performance.now() - started);
+    await Bun.sleep(5);
+  }
+  child.kill("SIGTERM");
+  await child.exited;
+
+  times.sort((a, b) => a - b);
+  const at = (q: number) => times[Math.floor(q * (times.length - 1))] ?? 0;
+  return { p50: at(0.5), p99: at(0.99), max: at(1) };
+}
+
 const eventCount = Number(args.events);
 const contactCount = Number(args.contacts);
 const baselineCount = Math.min(eventCount, Number(args["baseline-events"]));
-const batchSize = Number(args.batch);
+const batchSize = args.batch === undefined ? undefined : Number(args.batch);
+const batchName =
+  batchSize === undefined ? "the default WORKER_BATCH_SIZE" : `WORKER_BATCH_SIZE=${batchSize}`;
 console.log(`generating ${eventCount} events over ${contactCount} contacts`);
 const events = generateEvents(eventCount, contactCount);
 if (args["build-only"]) {
@@ -266,7 +329,7 @@ try {
   const insertPerSecond = buildDatabase(mainPath, events);
   console.log(`bulk INSERT of the events and outbox rows: ${Math.round(insertPerSecond)} rows/s`);
 
-  console.log(`draining ${eventCount} events with WORKER_BATCH_SIZE=${batchSize}`);
+  console.log(`draining ${eventCount} events with ${batchName}`);
   const worker = await drain(mainPath, batchSize);
 
   console.log(
@@ -276,13 +339,21 @@ try {
   buildDatabase(baselinePath, events.slice(0, baselineCount));
   const baseline = await drain(baselinePath, 1);
 
+  console.log("ingest latency while draining the same backlog, and with nothing to drain");
+  const backlogPath = join(dir, "latency-backlog.db");
+  buildDatabase(backlogPath, events);
+  const whileDraining = await ingestLatency(backlogPath, batchSize);
+  const emptyPath = join(dir, "latency-empty.db");
+  buildDatabase(emptyPath, []);
+  const idle = await ingestLatency(emptyPath, batchSize);
+
   const row = (name: string, d: Drain) =>
     `| ${name} | ${d.events} | ${Math.round(d.eventsPerSecond).toLocaleString("en")} | ` +
     `${d.workerSeconds.toFixed(2)} | ${d.wallSeconds.toFixed(2)} | ${Math.round(d.peakRssMiB)} |`;
   console.log("");
   console.log("| run | events | events/s | worker s | wall s | peak RSS MiB |");
   console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
-  console.log(row(`worker, batch ${batchSize}`, worker));
+  console.log(row(`worker, ${batchName}`, worker));
   console.log(row("baseline: one transaction per row", baseline));
   console.log("");
   console.log(
@@ -290,6 +361,16 @@ try {
       `worker / bulk INSERT of the same rows: ${(worker.eventsPerSecond / insertPerSecond).toFixed(2)}x`,
   );
   console.log(`outcomes: ${JSON.stringify(worker.results)}`);
+  const ms = (value: number) => value.toFixed(1);
+  console.log("");
+  console.log("| ingest, one POST at a time | p50 ms | p99 ms | max ms |");
+  console.log("| --- | ---: | ---: | ---: |");
+  for (const [name, l] of [
+    ["while the worker drains", whileDraining],
+    ["nothing to drain", idle],
+  ] as const) {
+    console.log(`| ${name} | ${ms(l.p50)} | ${ms(l.p99)} | ${ms(l.max)} |`);
+  }
 
   if (args.json) {
     writeFileSync(
@@ -302,6 +383,7 @@ try {
           insertPerSecond,
           worker,
           baseline,
+          ingestLatency: { whileDraining, idle },
         },
         null,
         2,

@@ -404,6 +404,13 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   };
 }
 
-function yieldTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
+/**
+ * Lets ingest go first. Batches that arrived during an iteration are
+ * delivered to the thread's event loop after it; their flush is scheduled
+ * with setImmediate, behind the worker's own next turn. Taking two turns
+ * puts the worker's next iteration behind that flush.
+ */
+async function yieldTurn(): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setImmediate(resolve));
 }
