@@ -1,18 +1,19 @@
 CREATE TABLE `subscriber_events` (
-	`subscriber_key` text NOT NULL,
+	`subscriber_id` integer NOT NULL,
 	`event_seq` integer NOT NULL,
 	`event_id` text NOT NULL,
 	`type` text NOT NULL,
 	`event_at` integer NOT NULL,
 	`outcome` text NOT NULL,
 	`recorded_at` integer NOT NULL,
-	PRIMARY KEY(`subscriber_key`, `event_seq`),
-	FOREIGN KEY (`subscriber_key`) REFERENCES `subscribers`(`key`) ON UPDATE no action ON DELETE cascade,
+	PRIMARY KEY(`subscriber_id`, `event_seq`),
+	FOREIGN KEY (`subscriber_id`) REFERENCES `subscribers`(`id`) ON UPDATE no action ON DELETE cascade,
 	CONSTRAINT "subscriber_events_outcome_check" CHECK(outcome IN ('applied', 'stale'))
 );
 --> statement-breakpoint
 CREATE TABLE `subscribers` (
-	`key` text PRIMARY KEY NOT NULL,
+	`id` integer PRIMARY KEY NOT NULL,
+	`key` text NOT NULL,
 	`contact_id` text,
 	`email` text,
 	`first_name` text,
@@ -31,6 +32,7 @@ CREATE TABLE `subscribers` (
 	`updated_at` integer NOT NULL
 );
 --> statement-breakpoint
+CREATE UNIQUE INDEX `subscribers_key_unique` ON `subscribers` (`key`);--> statement-breakpoint
 CREATE INDEX `subscribers_status_idx` ON `subscribers` (`status`,`key`);--> statement-breakpoint
 CREATE INDEX `subscribers_email_idx` ON `subscribers` (`email`,`key`);--> statement-breakpoint
 DROP INDEX `outbox_state_run_at_idx`;--> statement-breakpoint

@@ -110,8 +110,10 @@ export const deliveries = sqliteTable(
 export const subscribers = sqliteTable(
   "subscribers",
   {
+    /** A number for the history to reference: smaller and cheaper than the key. */
+    id: integer("id").primaryKey(),
     /** `id:<contact id>`, or `email:<address, lower-cased>` for a contact without an id. */
-    key: text("key").primaryKey(),
+    key: text("key").notNull(),
     contactId: text("contact_id"),
     email: text("email"),
     firstName: text("first_name"),
@@ -140,6 +142,7 @@ export const subscribers = sqliteTable(
   },
   // Keyset lists by status or e-mail address, in key order, without a sort.
   (table) => [
+    uniqueIndex("subscribers_key_unique").on(table.key),
     index("subscribers_status_idx").on(table.status, table.key),
     index("subscribers_email_idx").on(table.email, table.key),
   ],
@@ -156,9 +159,9 @@ export const HISTORY_OUTCOMES = ["applied", "stale"] as const;
 export const subscriberEvents = sqliteTable(
   "subscriber_events",
   {
-    subscriberKey: text("subscriber_key")
+    subscriberId: integer("subscriber_id")
       .notNull()
-      .references(() => subscribers.key, { onDelete: "cascade" }),
+      .references(() => subscribers.id, { onDelete: "cascade" }),
     eventSeq: integer("event_seq").notNull(),
     eventId: text("event_id").notNull(),
     type: text("type").notNull(),
@@ -169,7 +172,7 @@ export const subscriberEvents = sqliteTable(
   },
   // The primary key's index also serves "the history of a subscriber".
   (table) => [
-    primaryKey({ columns: [table.subscriberKey, table.eventSeq] }),
+    primaryKey({ columns: [table.subscriberId, table.eventSeq] }),
     check(
       "subscriber_events_outcome_check",
       sql.raw(`outcome IN (${HISTORY_OUTCOMES.map((outcome) => `'${outcome}'`).join(", ")})`),

@@ -182,15 +182,16 @@ function shuffle<T>(items: T[]): T[] {
   return items;
 }
 
-/** The mirror, without the time the worker wrote each row. */
+/** The mirror, without the time the worker wrote each row or the row's number. */
 function mirror(path: string) {
   return {
     subscribers: query<Record<string, unknown>>(path, "SELECT * FROM subscribers ORDER BY key").map(
-      ({ updated_at: _, ...row }) => row,
+      ({ updated_at: _, id: __, ...row }) => row,
     ),
-    history: query<{ subscriber_key: string; event_id: string }>(
+    history: query<{ key: string; event_id: string }>(
       path,
-      "SELECT subscriber_key, event_id FROM subscriber_events ORDER BY subscriber_key, event_id",
+      `SELECT s.key, h.event_id FROM subscriber_events h JOIN subscribers s ON s.id = h.subscriber_id
+        ORDER BY s.key, h.event_id`,
     ),
   };
 }

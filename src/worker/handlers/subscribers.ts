@@ -104,19 +104,20 @@ const COLUMNS = [
 
 /** Creates the handler over the writing connection. */
 export function createSubscribersHandler(sqlite: Database): DatabaseHandler {
-  const selectSubscriber = sqlite.prepare<SubscriberRow, [string]>(
-    `SELECT ${COLUMNS.join(", ")} FROM subscribers WHERE key = ?`,
+  const selectSubscriber = sqlite.prepare<SubscriberRow & { id: number }, [string]>(
+    `SELECT id, ${COLUMNS.join(", ")} FROM subscribers WHERE key = ?`,
   );
-  const insertSubscriber = sqlite.prepare<never, SubscriberRow[keyof SubscriberRow][]>(
-    `INSERT INTO subscribers (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`,
+  const insertSubscriber = sqlite.prepare<{ id: number }, SubscriberRow[keyof SubscriberRow][]>(
+    `INSERT INTO subscribers (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})
+     RETURNING id`,
   );
   const updateSubscriber = createChangedColumnsUpdate(sqlite);
   const insertHistory = sqlite.prepare<
     never,
-    [string, number, string, string, number, string, number]
+    [number, number, string, string, number, string, number]
   >(
     `INSERT INTO subscriber_events
-       (subscriber_key, event_seq, event_id, type, event_at, outcome, recorded_at)
+       (subscriber_id, event_seq, event_id, type, event_at, outcome, recorded_at)
      VALUES (?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT DO NOTHING`,
   );
@@ -135,16 +136,20 @@ export function createSubscribersHandler(sqlite: Database): DatabaseHandler {
       const current = selectSubscriber.get(key);
       const next = mergeEvent(current, key, change, event, order, at);
       const outcome = next.last_event_seq === event.seq ? "applied" : "stale";
-      const history = [key, event.seq, event.eventId, event.type, order.at, outcome, at] as const;
+      const history = [event.seq, event.eventId, event.type, order.at, outcome, at] as const;
 
       // The history entry doubles as the idempotence check: an event already
       // recorded for this subscriber is not applied again. (A new subscriber
       // is written first: the entry references it.)
       if (!current) {
-        insertSubscriber.run(...COLUMNS.map((column) => next[column]));
-        insertHistory.run(...history);
+        const { id } = insertSubscriber.get(...COLUMNS.map((column) => next[column])) as {
+          id: number;
+        };
+        insertHistory.run(id, ...history);
       } else {
-        if (insertHistory.run(...history).changes === 0) return success("already applied");
+        if (insertHistory.run(current.id, ...history).changes === 0) {
+          return success("already applied");
+        }
         updateSubscriber(current, next);
       }
       return success(outcome);
@@ -195,7 +200,7 @@ function mergeEvent(
  */
 function createChangedColumnsUpdate(sqlite: Database) {
   const statements = new Map<string, ReturnType<typeof sqlite.prepare>>();
-  return (current: SubscriberRow, next: SubscriberRow) => {
+  return (current: SubscriberRow & { id: number }, next: SubscriberRow) => {
     const changed = COLUMNS.filter(
       (column) => column !== "updated_at" && current[column] !== next[column],
     );
@@ -206,10 +211,10 @@ function createChangedColumnsUpdate(sqlite: Database) {
     let statement = statements.get(id);
     if (!statement) {
       const assignments = changed.map((column) => `${column} = ?`).join(", ");
-      statement = sqlite.prepare(`UPDATE subscribers SET ${assignments} WHERE key = ?`);
+      statement = sqlite.prepare(`UPDATE subscribers SET ${assignments} WHERE id = ?`);
       statements.set(id, statement);
     }
-    statement.run(...(changed.map((column) => next[column]) as never[]), current.key as never);
+    statement.run(...(changed.map((column) => next[column]) as never[]), current.id as never);
   };
 }
 
