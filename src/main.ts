@@ -8,7 +8,6 @@
  * configuration error (systemd can be told not to restart on it), 1 for a
  * failure to start (e.g. the port is taken).
  */
-
 import { OUTBOX_COMMANDS, OUTBOX_USAGE, runOutboxCommand, wantsHelp } from "./cli/outbox.ts";
 import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { createApp } from "./http/app.ts";
@@ -29,6 +28,7 @@ Commands:
   help                         Show this text
 
 "<command> --help" explains a command.
+
 Settings come from the environment (and a .env file); see the README.`;
 
 /** The writer thread's entry point; `bun build --compile` is given it as a second entry. */
