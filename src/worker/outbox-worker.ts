@@ -159,6 +159,8 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
 
   async function loop(): Promise<void> {
     log.info({ handlers: [...handlersByName.keys()], pollMs: settings.pollMs }, "worker started");
+    // The first batch runs after the caller's turn (the writer answers "ready" first).
+    await yieldTurn();
     while (running) {
       woken = false;
       const work = iterateSafely("claim");
