@@ -8,19 +8,14 @@
  * with the event):
  *
  * ```text
- *            claim (attempts+1, run_at = lease end)
- *   pending ───────────────────────────────────────▶ processing
- *      ▲  ▲                                          │  │  │  │
- *      │  └──── retryable failure, attempts left ────┘  │  │  │
- *      │        (run_at = now + back-off)               │  │  │
- *      └─────── released at shutdown ───────────────────┘  │  │
- *      │        (run_at = now, attempt not counted)        │  │
- *      │                                   success ───────┘  │
- *      │                                      ▼              │
- *      │                                    done             │
- *      │   replay / retry                                    │
- *      └────────────────── dead ◀── permanent failure, or ───┘
- *                                   retryable with no attempts left
+ * pending    ── claimed once due ──────────────▶ processing  attempts+1, run_at = lease end
+ * processing ── lease ran out (process died) ──▶ processing  claimed again, attempts+1
+ * processing ── success (or skipped) ──────────▶ done        result says what was done
+ * processing ── retryable, attempts left ──────▶ pending     run_at = now + back-off
+ * processing ── released at shutdown ──────────▶ pending     run_at = now, attempt not counted
+ * processing ── permanent, or no attempts left ▶ dead        last_error says why
+ * dead       ── retry / retry-dead / replay ───▶ pending     attempts 0, due now
+ * done       ── replay ────────────────────────▶ pending     attempts 0, due now
  * ```
  *
  * A `processing` row whose lease ended (`run_at <= now`) belongs to an
@@ -28,7 +23,7 @@
  * pending row, so handlers must be idempotent. Replay also resets `done`
  * rows to `pending`. The retry schedule is written out in retry-policy.ts.
  *
- * One iteration is one short `BEGIN IMMEDIATE … COMMIT` (one fsync):
+ * One iteration is one `BEGIN IMMEDIATE … COMMIT` (one fsync):
  *
  * 1. record the outcomes of I/O attempts that finished since the last one;
  * 2. for each database handler: claim a batch, apply each row inside its own
