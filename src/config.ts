@@ -59,6 +59,8 @@ function integer(hint: string, minimum: number, maximum: number, fallback?: numb
 }
 
 const MIB = 1024 * 1024;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
 
 /** Bearer tokens (`ADMIN_TOKEN`, `METRICS_TOKEN`) are at least this long. */
 const MIN_TOKEN_LENGTH = 16;
@@ -133,6 +135,21 @@ const ENV_SCHEMA = Type.Object({
     30,
   ),
   RETENTION_EVENTS_DAYS: Type.Optional(integer("a number of days (1-36500)", 1, 36_500)),
+  // The outbox worker and its handlers; src/worker/ says what each does.
+  WORKER_POLL_MS: integer("a time in milliseconds (10-3600000)", 10, 3_600_000, 1000),
+  WORKER_BATCH_SIZE: integer("a count of rows (1-10000)", 1, 10_000, 2048),
+  WORKER_MAX_ATTEMPTS: integer("a count of attempts (1-1000)", 1, 1000, 15),
+  WORKER_BACKOFF_BASE_MS: integer("a time in milliseconds (1-86400000)", 1, DAY_MS, 1000),
+  WORKER_BACKOFF_MAX_MS: integer("a time in milliseconds (1-604800000)", 1, 7 * DAY_MS, HOUR_MS),
+  WORKER_LEASE_MS: integer("a time in milliseconds (100-86400000)", 100, DAY_MS, 30_000),
+  WORKER_HANDLER_TIMEOUT_MS: integer("a time in milliseconds (10-86400000)", 10, DAY_MS, 15_000),
+  WORKER_SHUTDOWN_TIMEOUT_MS: integer("a time in milliseconds (0-600000)", 0, 600_000, 5000),
+  FORWARD_URL: Type.Optional(Type.String({ hint: "an http:// or https:// URL" })),
+  FORWARD_SECRET: Type.Optional(
+    Type.String({ hint: "whsec_ followed by a base64 key, or a raw secret of 16 bytes or more" }),
+  ),
+  FORWARD_TIMEOUT_MS: integer("a time in milliseconds (10-600000)", 10, 600_000, 10_000),
+  FORWARD_CONCURRENCY: integer("a count of requests (1-1000)", 1, 1000, 16),
 });
 
 type Env = Static<typeof ENV_SCHEMA>;
@@ -161,6 +178,9 @@ export interface Config {
   };
   readonly sqliteBusyTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
+  readonly worker: WorkerConfig;
+  /** Forwarding of every event to an internal URL; `null` when `FORWARD_URL` is unset. */
+  readonly forward: ForwardConfig | null;
   /**
    * The bearer token of `/api`. `null`: the one generated at first start and
    * kept in the database is used (see `admin-token`).
@@ -199,6 +219,40 @@ export interface HmacSettings {
   readonly algorithm: HmacAlgorithm;
   readonly encoding: HmacEncoding;
   readonly prefix: string | null;
+}
+
+/** The outbox worker's settings (`WORKER_*`). */
+export interface WorkerConfig {
+  /** The longest wait between two looks at the outbox when nothing wakes the worker. */
+  readonly pollMs: number;
+  /**
+   * Rows claimed per handler and iteration at most; while events are
+   * arriving, database batches are cut to a few milliseconds of work.
+   */
+  readonly batchSize: number;
+  /** Attempts of a row before it goes to the dead letter. */
+  readonly maxAttempts: number;
+  readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
+  /** How long a claimed row is the worker's; then it can be claimed again. */
+  readonly leaseMs: number;
+  /** How long a handler that does I/O may run before it is cut off (a retryable failure). */
+  readonly handlerTimeoutMs: number;
+  /** On shutdown, how long handlers in flight may take to finish before their rows are released. */
+  readonly shutdownTimeoutMs: number;
+}
+
+/** The `forward` handler's settings (`FORWARD_*`). */
+export interface ForwardConfig {
+  readonly url: string;
+  /**
+   * The Standard Webhooks signing key, base64 (decoded from `whsec_…`, or the
+   * raw secret's UTF-8 bytes); `null`: requests are not signed.
+   */
+  readonly signingKeyBase64: string | null;
+  readonly timeoutMs: number;
+  /** Forwards under way at most at once. */
+  readonly concurrency: number;
 }
 
 /** Reads `env` once, applies defaults and rules, and returns a frozen `Config`. */
@@ -248,6 +302,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
         values.RETENTION_DELIVERIES_DAYS === 0 ? null : values.RETENTION_DELIVERIES_DAYS,
       eventsDays: values.RETENTION_EVENTS_DAYS ?? null,
     },
+    worker: resolveWorker(values),
+    forward: resolveForward(values),
   });
 }
 
@@ -281,6 +337,79 @@ function invalidValue(name: string, value: string | undefined): ConfigError {
     ? `got a value of ${value?.length ?? 0} characters`
     : `got "${value}"`;
   return new ConfigError(`${name} must be ${schema?.hint ?? "valid"}; ${got}`);
+}
+
+function resolveWorker(values: Env): WorkerConfig {
+  if (values.WORKER_BACKOFF_BASE_MS > values.WORKER_BACKOFF_MAX_MS) {
+    throw new ConfigError(
+      `WORKER_BACKOFF_BASE_MS (${values.WORKER_BACKOFF_BASE_MS}) must not exceed ` +
+        `WORKER_BACKOFF_MAX_MS (${values.WORKER_BACKOFF_MAX_MS})`,
+    );
+  }
+  // A handler still running when its lease ends could be claimed a second
+  // time; cutting it off first keeps one attempt at a time per row.
+  if (values.WORKER_HANDLER_TIMEOUT_MS >= values.WORKER_LEASE_MS) {
+    throw new ConfigError(
+      `WORKER_HANDLER_TIMEOUT_MS (${values.WORKER_HANDLER_TIMEOUT_MS}) must be shorter than ` +
+        `WORKER_LEASE_MS (${values.WORKER_LEASE_MS})`,
+    );
+  }
+  return {
+    pollMs: values.WORKER_POLL_MS,
+    batchSize: values.WORKER_BATCH_SIZE,
+    maxAttempts: values.WORKER_MAX_ATTEMPTS,
+    backoffBaseMs: values.WORKER_BACKOFF_BASE_MS,
+    backoffMaxMs: values.WORKER_BACKOFF_MAX_MS,
+    leaseMs: values.WORKER_LEASE_MS,
+    handlerTimeoutMs: values.WORKER_HANDLER_TIMEOUT_MS,
+    shutdownTimeoutMs: values.WORKER_SHUTDOWN_TIMEOUT_MS,
+  };
+}
+
+/** Standard Webhooks keys are at least this long; shorter secrets are guessable. */
+const MIN_FORWARD_KEY_BYTES = 16;
+const WHSEC_PREFIX = "whsec_";
+
+function resolveForward(values: Env): ForwardConfig | null {
+  const { FORWARD_URL: url, FORWARD_SECRET: secret } = values;
+  if (url === undefined) {
+    if (secret !== undefined) {
+      throw new ConfigError("FORWARD_SECRET is set but FORWARD_URL is not: set both, or neither");
+    }
+    return null;
+  }
+
+  // The value is not echoed: a URL may carry credentials.
+  const parsed = URL.canParse(url) ? new URL(url) : null;
+  if (parsed?.protocol !== "http:" && parsed?.protocol !== "https:") {
+    throw new ConfigError("FORWARD_URL must be an http:// or https:// URL");
+  }
+  return {
+    url: parsed.href,
+    signingKeyBase64: parseSigningKey(secret),
+    timeoutMs: values.FORWARD_TIMEOUT_MS,
+    concurrency: values.FORWARD_CONCURRENCY,
+  };
+}
+
+/** `whsec_<base64>` is decoded, as Standard Webhooks libraries do; anything else is used as written. */
+function parseSigningKey(secret: string | undefined): string | null {
+  if (secret === undefined) return null;
+  const rule = `FORWARD_SECRET must be whsec_ followed by a base64 key of ${MIN_FORWARD_KEY_BYTES} bytes or more, or a raw secret of ${MIN_FORWARD_KEY_BYTES} bytes or more`;
+  let key: Buffer;
+  if (secret.startsWith(WHSEC_PREFIX)) {
+    const encoded = secret.slice(WHSEC_PREFIX.length);
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded) || encoded.length % 4 !== 0) {
+      throw new ConfigError(`${rule}; the part after whsec_ is not base64`);
+    }
+    key = Buffer.from(encoded, "base64");
+  } else {
+    key = Buffer.from(secret, "utf8");
+  }
+  if (key.byteLength < MIN_FORWARD_KEY_BYTES) {
+    throw new ConfigError(`${rule}; got ${key.byteLength} bytes`);
+  }
+  return key.toString("base64");
 }
 
 const SECRET_NAME = /(TOKEN|SECRETS?|PASSWORD)$/;

@@ -1,11 +1,14 @@
 /**
- * The command line: `serve` (the default), `migrate` and `admin-token`.
- * `serve` wires configuration → database → HTTP, and handles signals.
+ * The command line: `serve` (the default), `migrate`, `admin-token`, and the
+ * outbox commands `replay`, `retry`, `retry-dead` (src/cli/outbox.ts). `serve`
+ * wires configuration → database (with the worker in the writer thread) →
+ * HTTP, and handles signals.
  *
  * Exit codes: 0 after a clean stop, 64 for a wrong command line, 78 for a
  * configuration error (systemd can be told not to restart on it), 1 for a
  * failure to start (e.g. the port is taken).
  */
+import { OUTBOX_COMMANDS, OUTBOX_USAGE, runOutboxCommand, wantsHelp } from "./cli/outbox.ts";
 import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { createApp } from "./http/app.ts";
 import { type ClientAddressResolver, createClientAddressResolver } from "./http/client-address.ts";
@@ -13,17 +16,23 @@ import { createLogger, type Logger } from "./log.ts";
 import { openDatabase } from "./store/database.ts";
 import { createSqliteStore, type SqliteStore } from "./store/sqlite-store.ts";
 import { createVerifierChain, type VerifierChain } from "./verify/chain.ts";
+import { checkWorkerAlive } from "./worker/readiness.ts";
 import { createWriterComponents } from "./writer-components.ts";
 
 const USAGE = `Usage: maildesk-receiver [command]
 
 Commands:
-  serve      Receive webhooks (the default)
-  migrate    Apply the database migrations and exit
-  admin-token [--rotate]
-             Print the API token kept in the database (made at first start when
-             ADMIN_TOKEN is unset); --rotate replaces it (the old one stops working)
-  help       Show this text
+  serve                        Receive webhooks and process them (the default)
+  migrate                      Apply the database migrations and exit
+  admin-token [--rotate]       Print the API token kept in the database (made at
+                               first start when ADMIN_TOKEN is unset); --rotate
+                               replaces it (the old one stops working)
+  replay <eventId>             Run every handler of a stored event again
+  retry <outboxId>             Move one dead outbox row back to pending
+  retry-dead [--handler name]  Move every dead outbox row back to pending
+  help                         Show this text
+
+"<command> --help" explains a command.
 
 Settings come from the environment (and a .env file); see the README.`;
 
@@ -42,7 +51,12 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  if (command !== "serve" && command !== "migrate" && command !== "admin-token") {
+  const outboxCommand = OUTBOX_COMMANDS.find((name) => name === command);
+  if (outboxCommand && wantsHelp(argv)) {
+    process.stdout.write(`${OUTBOX_USAGE[outboxCommand]}\n`);
+    return 0;
+  }
+  if (command !== "serve" && command !== "migrate" && command !== "admin-token" && !outboxCommand) {
     process.stderr.write(`Unknown command "${command}".\n\n${USAGE}\n`);
     return EXIT_USAGE;
   }
@@ -61,6 +75,14 @@ async function main(argv: string[]): Promise<number> {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`maildesk-receiver: cannot start: ${error.message}\n`);
     return EXIT_CONFIG;
+  }
+
+  if (outboxCommand) {
+    // stdout carries the command's answer; the logs go to stderr.
+    const cliLog = createLogger(config.log, {
+      write: (line: string) => process.stderr.write(line),
+    });
+    return runOutboxCommand(outboxCommand, argv.slice(1), config, cliLog);
   }
 
   if (command === "migrate") {
@@ -93,7 +115,16 @@ async function serve(
   clientAddress: ClientAddressResolver,
 ) {
   if (config.adminToken === null) await announceGeneratedToken(store, log);
-  const app = createApp({ config, store, chain, clientAddress, log });
+  const app = createApp({
+    config,
+    store,
+    chain,
+    clientAddress,
+    log,
+    readinessChecks: {
+      worker: () => checkWorkerAlive(store.workerStatus(), Date.now(), config.worker.pollMs),
+    },
+  });
   try {
     app.listen({
       port: config.port,

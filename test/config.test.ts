@@ -74,6 +74,49 @@ describe("loadConfig", () => {
     expect(Object.isFrozen(config.ingest)).toBe(true);
   });
 
+  it("applies the worker's documented defaults, with forwarding off", () => {
+    const config = loadConfig(minimal);
+
+    expect(config.worker).toEqual({
+      pollMs: 1000,
+      batchSize: 2048,
+      maxAttempts: 15,
+      backoffBaseMs: 1000,
+      backoffMaxMs: 3_600_000,
+      leaseMs: 30_000,
+      handlerTimeoutMs: 15_000,
+      shutdownTimeoutMs: 5000,
+    });
+    expect(config.forward).toBeNull();
+  });
+
+  it("turns forwarding on with FORWARD_URL, unsigned without FORWARD_SECRET", () => {
+    const config = loadConfig({ ...minimal, FORWARD_URL: "https://hooks.internal/maildesk" });
+
+    expect(config.forward).toEqual({
+      url: "https://hooks.internal/maildesk",
+      signingKeyBase64: null,
+      timeoutMs: 10_000,
+      concurrency: 16,
+    });
+  });
+
+  it("decodes a whsec_ FORWARD_SECRET and takes a raw one as its UTF-8 bytes", () => {
+    const key = Buffer.from("sixteen byte key").toString("base64");
+    const forward = (secret: string) =>
+      loadConfig({ ...minimal, FORWARD_URL: "http://127.0.0.1:9/", FORWARD_SECRET: secret })
+        .forward;
+
+    expect(forward(`whsec_${key}`)?.signingKeyBase64).toBe(key);
+    expect(forward("sixteen byte key")?.signingKeyBase64).toBe(key);
+  });
+
+  it("does not echo a FORWARD_URL it refuses, which may carry credentials", () => {
+    expect(() => loadConfig({ ...minimal, FORWARD_URL: "ftp://user:hunter2@host/" })).toThrow(
+      /^FORWARD_URL must be an http:\/\/ or https:\/\/ URL$/,
+    );
+  });
+
   const refusals: [Record<string, string>, RegExp][] = [
     [{}, /^WEBHOOK_VERIFIERS is not set/],
     [{ WEBHOOK_VERIFIERS: " , " }, /^WEBHOOK_VERIFIERS is not set/],
@@ -89,6 +132,31 @@ describe("loadConfig", () => {
     [{ ...minimal, WEBHOOK_HMAC_TOLERANCE_SECONDS: "0" }, /^WEBHOOK_HMAC_TOLERANCE_SECONDS must/],
     [{ ...minimal, WEBHOOK_HMAC_ALGORITHM: "md5" }, /^WEBHOOK_HMAC_ALGORITHM must be one of/],
     [{ ...minimal, WEBHOOK_HMAC_ENCODING: "base32" }, /^WEBHOOK_HMAC_ENCODING must be hex or/],
+    [{ ...minimal, WORKER_BATCH_SIZE: "0" }, /^WORKER_BATCH_SIZE must be a count of rows/],
+    [{ ...minimal, WORKER_POLL_MS: "soon" }, /^WORKER_POLL_MS must be a time in milliseconds/],
+    [{ ...minimal, WORKER_MAX_ATTEMPTS: "0" }, /^WORKER_MAX_ATTEMPTS must be a count/],
+    [
+      { ...minimal, WORKER_BACKOFF_BASE_MS: "5000", WORKER_BACKOFF_MAX_MS: "1000" },
+      /^WORKER_BACKOFF_BASE_MS \(5000\) must not exceed WORKER_BACKOFF_MAX_MS \(1000\)$/,
+    ],
+    [
+      { ...minimal, WORKER_HANDLER_TIMEOUT_MS: "30000" },
+      /^WORKER_HANDLER_TIMEOUT_MS \(30000\) must be shorter than WORKER_LEASE_MS \(30000\)$/,
+    ],
+    [{ ...minimal, FORWARD_URL: "not a url" }, /^FORWARD_URL must be an http/],
+    [
+      { ...minimal, FORWARD_SECRET: "whsec_c2l4dGVlbiBieXRlIGtleQ==" },
+      /^FORWARD_SECRET is set but FORWARD_URL is not/,
+    ],
+    [
+      { ...minimal, FORWARD_URL: "http://x/", FORWARD_SECRET: "whsec_not base64!" },
+      /^FORWARD_SECRET must be whsec_ .*; the part after whsec_ is not base64$/,
+    ],
+    [
+      { ...minimal, FORWARD_URL: "http://x/", FORWARD_SECRET: "short" },
+      /^FORWARD_SECRET must be .*; got 5 bytes$/,
+    ],
+    [{ ...minimal, FORWARD_TIMEOUT_MS: "5" }, /^FORWARD_TIMEOUT_MS must be a time in milliseconds/],
   ];
   for (const [env, message] of refusals) {
     it(`refuses ${JSON.stringify(env)} with a message naming the variable`, () => {

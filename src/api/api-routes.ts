@@ -23,11 +23,11 @@ export interface ApiDeps {
 /** The query API under `/api`. */
 export function createApiRoutes({ store, adminToken, log }: ApiDeps) {
   const auth = createBearerAuth(adminToken, log);
-  const { queries, outboxCommands: commands } = store;
+  const { queries, outbox } = store;
 
   return new Elysia({ prefix: "/api" })
-    .use(createEventsRoutes({ queries, commands, auth }))
-    .use(createOutboxRoutes({ queries, commands, auth }))
+    .use(createEventsRoutes({ queries, outbox, auth }))
+    .use(createOutboxRoutes({ queries, outbox, auth }))
     .use(createDeliveriesRoutes({ queries, auth }))
     .use(createSubscribersRoutes({ subscribers: store.subscribers, auth }))
     .use(createStatsRoutes({ store, auth }));

@@ -7,7 +7,7 @@ import { RequestError } from "../http/errors.ts";
 import type {
   EventDetail,
   EventSummary,
-  OutboxCommands,
+  OutboxControl,
   OutboxEntry,
   StoreQueries,
 } from "../store/types.ts";
@@ -18,7 +18,6 @@ import {
   InvalidRequestBody,
   invalidParameter,
   NotFoundBody,
-  NotImplementedBody,
   NullableString,
   NullableTimestamp,
   pageOf,
@@ -85,12 +84,12 @@ const ReplayAnswer = t.Object(
 
 export interface EventsRouteDeps {
   readonly queries: StoreQueries;
-  readonly commands: OutboxCommands;
+  readonly outbox: OutboxControl;
   readonly auth: ReturnType<typeof createBearerAuth>;
 }
 
 /** The events controller. */
-export function createEventsRoutes({ queries, commands, auth }: EventsRouteDeps) {
+export function createEventsRoutes({ queries, outbox, auth }: EventsRouteDeps) {
   return new Elysia({ prefix: "/events" })
     .use(auth)
     .get(
@@ -155,7 +154,8 @@ export function createEventsRoutes({ queries, commands, auth }: EventsRouteDeps)
       "/:eventId/replay",
       async ({ params, status }) => {
         if (!queries.getEvent(params.eventId)) throw notFound();
-        if (!(await commands.replay(params.eventId))) throw notFound();
+        const replayed = await outbox.replayEvent(params.eventId);
+        if (!replayed.found) throw notFound();
         const event = queries.getEvent(params.eventId);
         return status(202, {
           eventId: params.eventId,
@@ -168,7 +168,6 @@ export function createEventsRoutes({ queries, commands, auth }: EventsRouteDeps)
           202: ReplayAnswer,
           401: UnauthorizedBody,
           404: NotFoundBody("event"),
-          501: NotImplementedBody,
           503: UnavailableBody,
         },
         detail: apiDetail(

@@ -5,7 +5,7 @@
 import { Elysia, t } from "elysia";
 import { RequestError } from "../http/errors.ts";
 import { OUTBOX_STATES } from "../store/schema.ts";
-import type { OutboxCommands, OutboxEntry, StoreQueries } from "../store/types.ts";
+import type { OutboxControl, OutboxEntry, StoreQueries } from "../store/types.ts";
 import type { createBearerAuth } from "./bearer-auth.ts";
 import {
   apiDetail,
@@ -13,7 +13,6 @@ import {
   errorBody,
   InvalidRequestBody,
   NotFoundBody,
-  NotImplementedBody,
   NullableString,
   pageOf,
   pageQuery,
@@ -62,12 +61,12 @@ const HandlerQuery = t.Optional(
 
 export interface OutboxRouteDeps {
   readonly queries: StoreQueries;
-  readonly commands: OutboxCommands;
+  readonly outbox: OutboxControl;
   readonly auth: ReturnType<typeof createBearerAuth>;
 }
 
 /** The outbox controller. */
-export function createOutboxRoutes({ queries, commands, auth }: OutboxRouteDeps) {
+export function createOutboxRoutes({ queries, outbox, auth }: OutboxRouteDeps) {
   return new Elysia({ prefix: "/outbox" })
     .use(auth)
     .get(
@@ -105,35 +104,30 @@ export function createOutboxRoutes({ queries, commands, auth }: OutboxRouteDeps)
         ),
       },
     )
-    .post(
-      "/retry-dead",
-      async ({ query }) => ({ retried: await commands.retryDead({ handler: query.handler }) }),
-      {
-        query: parameters(t.Object({ handler: HandlerQuery })),
-        response: {
-          200: t.Object(
-            { retried: t.Number({ description: "How many dead rows were made due." }) },
-            { description: "The dead rows are pending again." },
-          ),
-          401: UnauthorizedBody,
-          501: NotImplementedBody,
-          503: UnavailableBody,
-        },
-        detail: apiDetail(
-          TAG,
-          "Retry every dead row",
-          "Makes every dead row (of `handler`, when given) due now, with a fresh attempt count.",
+    .post("/retry-dead", async ({ query }) => outbox.retryDead({ handler: query.handler }), {
+      query: parameters(t.Object({ handler: HandlerQuery })),
+      response: {
+        200: t.Object(
+          { retried: t.Number({ description: "How many dead rows were made due." }) },
+          { description: "The dead rows are pending again." },
         ),
+        401: UnauthorizedBody,
+        503: UnavailableBody,
       },
-    )
+      detail: apiDetail(
+        TAG,
+        "Retry every dead row",
+        "Makes every dead row (of `handler`, when given) due now, with a fresh attempt count.",
+      ),
+    })
     .post(
       "/:id/retry",
       async ({ params }) => {
         if (!queries.getOutboxEntry(params.id)) throw notFound();
-        const outcome = await commands.retry(params.id);
-        if (outcome === "not_found") throw notFound();
-        if (outcome === "not_retryable") {
-          throw new RequestError(409, "conflict", "Only a dead or pending row can be retried.");
+        const outcome = await outbox.retryRow(params.id);
+        if (!outcome.found) throw notFound();
+        if (!outcome.retried) {
+          throw new RequestError(409, "conflict", "Only a dead row can be retried.");
         }
         return toOutboxJson(queries.getOutboxEntry(params.id) as OutboxEntry);
       },
@@ -144,17 +138,16 @@ export function createOutboxRoutes({ queries, commands, auth }: OutboxRouteDeps)
           400: InvalidRequestBody,
           401: UnauthorizedBody,
           404: NotFoundBody("outbox row"),
-          409: errorBody("The row is being processed or is done.", {
+          409: errorBody("The row is pending, being processed or done.", {
             error: "conflict",
-            message: "Only a dead or pending row can be retried.",
+            message: "Only a dead row can be retried.",
           }),
-          501: NotImplementedBody,
           503: UnavailableBody,
         },
         detail: apiDetail(
           TAG,
           "Retry an outbox row",
-          "Makes a dead (or waiting) row due now, with a fresh attempt count.",
+          "Makes a dead row due now, with a fresh attempt count.",
         ),
       },
     );

@@ -35,11 +35,6 @@ export const InvalidRequestBody = errorBody("A parameter is malformed or out of 
 export const NotFoundBody = (what: string) =>
   errorBody(`No such ${what}.`, { error: "not_found", message: `No such ${what}.` });
 
-export const NotImplementedBody = errorBody(
-  "This build cannot carry out the request yet (the component that owns it is missing).",
-  { error: "not_implemented", message: "The outbox worker does not offer this command." },
-);
-
 export const UnavailableBody = errorBody("The writer is not running; retry later.", {
   error: "storage_unavailable",
   message: "Storage is unavailable; retry later.",

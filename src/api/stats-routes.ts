@@ -41,9 +41,7 @@ const StatsSchema = t.Object(
     deliveries: t.Object({
       last24h: t.Object({ byOutcome: Counts("Requests of the last 24 hours by outcome.") }),
     }),
-    subscribers: t.Union([t.Object({ byStatus: Counts("Contacts by status.") }), t.Null()], {
-      description: "`null` while the store offers no subscriber mirror.",
-    }),
+    subscribers: t.Object({ byStatus: Counts("Contacts of the mirror by status.") }),
     ingest: t.Object(
       {
         commits: t.Number(),
@@ -86,7 +84,7 @@ export function createStatsRoutes({ store, auth, now = Date.now }: StatsRouteDep
       },
       outbox: { byState, unfinishedByHandler: counts.unfinishedByHandler },
       deliveries: { last24h: { byOutcome: counts.deliveriesByOutcome } },
-      subscribers: store.subscribers ? { byStatus: store.subscribers.countByStatus() } : null,
+      subscribers: { byStatus: store.subscribers.countByStatus() },
     };
   }
 

@@ -1,10 +1,6 @@
 /**
  * `/api/subscribers`: the subscriber mirror kept by the outbox worker's
  * `subscribers` handler, with each contact's event history.
- *
- * Known shortcoming: the mirror's tables belong to the worker. Until the
- * store offers `subscribers` (see `SubscriberQueries`), these routes answer
- * 501 rather than anything made up.
  */
 import { Elysia, t } from "elysia";
 import { RequestError } from "../http/errors.ts";
@@ -20,7 +16,6 @@ import {
   DEFAULT_PAGE_LIMIT,
   InvalidRequestBody,
   NotFoundBody,
-  NotImplementedBody,
   NullableString,
   NullableTimestamp,
   pageOf,
@@ -55,24 +50,22 @@ const SubscriberSchema = t.Object(
 const HistoryEntrySchema = t.Object({
   eventId: t.String(),
   type: t.String(),
-  receivedAt: Timestamp("When the event arrived."),
-  appliedAt: Timestamp("When the worker handled it."),
-  applied: t.Boolean({
-    description: "Whether it changed the mirror (false: older than its state).",
+  eventAt: Timestamp("The event's time: its ULID time, or when it arrived."),
+  recordedAt: Timestamp("When the worker handled it."),
+  outcome: t.Union([t.Literal("applied"), t.Literal("stale")], {
+    description:
+      "`applied`: the newest event so far for the fields it carried; `stale`: older than " +
+      "what the mirror already showed, so recorded but not applied.",
   }),
 });
 
 const SubscriberDetailSchema = t.Object(
   { ...SubscriberSchema.properties, history: t.Array(HistoryEntrySchema) },
-  { description: "The contact and its event history, oldest first." },
+  { description: "The contact and its event history, oldest event first." },
 );
 
-const NOT_AVAILABLE = () =>
-  new RequestError(501, "not_implemented", "The subscriber mirror is not available in this build.");
-
 export interface SubscribersRouteDeps {
-  /** Absent until the store offers the mirror. */
-  readonly subscribers: SubscriberQueries | undefined;
+  readonly subscribers: SubscriberQueries;
   readonly auth: ReturnType<typeof createBearerAuth>;
 }
 
@@ -83,7 +76,6 @@ export function createSubscribersRoutes({ subscribers, auth }: SubscribersRouteD
     .get(
       "",
       ({ query }) => {
-        if (!subscribers) throw NOT_AVAILABLE();
         const page = subscribers.list(
           { status: query.status, email: query.email },
           { limit: query.limit ?? DEFAULT_PAGE_LIMIT, cursor: query.cursor },
@@ -101,10 +93,9 @@ export function createSubscribersRoutes({ subscribers, auth }: SubscribersRouteD
           }),
         ),
         response: {
-          200: pageOf(SubscriberSchema, "A page of contacts, most recently changed first."),
+          200: pageOf(SubscriberSchema, "A page of contacts, newest first."),
           400: InvalidRequestBody,
           401: UnauthorizedBody,
-          501: NotImplementedBody,
         },
         detail: apiDetail(TAG, "List subscribers", "The mirror of Maildesk's contacts."),
       },
@@ -112,7 +103,6 @@ export function createSubscribersRoutes({ subscribers, auth }: SubscribersRouteD
     .get(
       "/:id",
       ({ params }) => {
-        if (!subscribers) throw NOT_AVAILABLE();
         const subscriber = subscribers.get(params.id);
         if (!subscriber) throw new RequestError(404, "not_found", "No such subscriber.");
         return toSubscriberDetailJson(subscriber);
@@ -123,7 +113,6 @@ export function createSubscribersRoutes({ subscribers, auth }: SubscribersRouteD
           200: SubscriberDetailSchema,
           401: UnauthorizedBody,
           404: NotFoundBody("subscriber"),
-          501: NotImplementedBody,
         },
         detail: apiDetail(TAG, "Get a subscriber", "The contact, with every event applied to it."),
       },
@@ -145,8 +134,8 @@ function toSubscriberDetailJson(row: SubscriberDetail) {
     ...toSubscriberJson(row),
     history: row.history.map((entry: SubscriberHistoryEntry) => ({
       ...entry,
-      receivedAt: toIso(entry.receivedAt),
-      appliedAt: toIso(entry.appliedAt),
+      eventAt: toIso(entry.eventAt),
+      recordedAt: toIso(entry.recordedAt),
     })),
   };
 }

@@ -4,7 +4,6 @@
  * has the same shape: `{"error": code, "message": text}`.
  */
 import {
-  CommandUnavailableError,
   InvalidCursorError,
   StorageUnavailableError,
   StoreOverloadedError,
@@ -34,14 +33,6 @@ export function toRequestError(error: unknown): RequestError {
   if (error instanceof RequestError) return error;
   if (error instanceof InvalidCursorError) {
     return new RequestError(400, "invalid_request", "cursor is not one this list handed out.");
-  }
-  if (error instanceof CommandUnavailableError) {
-    return new RequestError(
-      501,
-      "not_implemented",
-      "This build cannot carry out the command yet.",
-      error.message,
-    );
   }
   if (error instanceof StoreOverloadedError) {
     return new RequestError(

@@ -105,6 +105,7 @@ function createIngestHandler(deps: IngestRouteDeps, log: Logger) {
         receivedAt,
         sourceIp: clientAddress,
         requestId,
+        contentType: request.headers.get("content-type"),
         rawBody,
       });
       outcome = result.outcome;

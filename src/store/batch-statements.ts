@@ -25,6 +25,7 @@ const EVENT_FIELDS = [
   "receivedAt",
   "sourceIp",
   "requestId",
+  "contentType",
   "rawBody",
 ] as const satisfies readonly (keyof IncomingEvent & keyof typeof events)[];
 

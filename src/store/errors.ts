@@ -40,15 +40,3 @@ function findSqliteCode(error: unknown): string | undefined {
 export class InvalidCursorError extends Error {
   override name = "InvalidCursorError";
 }
-
-/**
- * The backend has no way (yet) to carry out a command, e.g. an outbox
- * command before the worker that owns the outbox offers it.
- */
-export class CommandUnavailableError extends Error {
-  override name = "CommandUnavailableError";
-
-  constructor(readonly command: string) {
-    super(`the writer does not offer the command "${command}"`);
-  }
-}

@@ -35,6 +35,7 @@ type EventRow = [
   receivedAt: number,
   sourceIp: string | null,
   requestId: string,
+  contentType: string | null,
   bodyBytes: number,
 ];
 
@@ -78,6 +79,7 @@ export function encodeBatch(
       e.receivedAt,
       e.sourceIp,
       e.requestId,
+      e.contentType,
       e.rawBody.byteLength,
     ];
   }
@@ -106,7 +108,7 @@ export function decodeBatch({ fields, bodies }: EncodedBatch): IngestBatch {
   const events: IncomingEvent[] = new Array(eventRows.length);
   for (let i = 0; i < eventRows.length; i++) {
     const row = eventRows[i] as EventRow;
-    const end = offset + row[10];
+    const end = offset + row[11];
     events[i] = {
       eventId: row[0],
       type: row[1],
@@ -118,6 +120,7 @@ export function decodeBatch({ fields, bodies }: EncodedBatch): IngestBatch {
       receivedAt: row[7],
       sourceIp: row[8],
       requestId: row[9],
+      contentType: row[10],
       rawBody: bytes.subarray(offset, end),
     };
     offset = end;

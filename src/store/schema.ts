@@ -26,6 +26,7 @@ import {
   check,
   index,
   integer,
+  primaryKey,
   real,
   sqliteTable,
   text,
@@ -50,6 +51,8 @@ export const events = sqliteTable(
     receivedAt: integer("received_at").notNull(),
     sourceIp: text("source_ip"),
     requestId: text("request_id"),
+    /** The request's `Content-Type`, sent again with the raw body when forwarding. */
+    contentType: text("content_type"),
     rawBody: blob("raw_body", { mode: "buffer" }).notNull(),
   },
   (table) => [
@@ -77,13 +80,18 @@ export const outbox = sqliteTable(
     attempts: integer("attempts").notNull().default(0),
     /** When the row is next due (pending) or when its lease ends (processing). */
     runAt: integer("run_at").notNull(),
+    /** The error of the latest failed attempt; kept after a later success. */
     lastError: text("last_error"),
+    /** What the latest completed attempt did, e.g. `applied` or `skipped: unknown type`. */
+    result: text("result"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
   (table) => [
     uniqueIndex("outbox_event_handler_unique").on(table.eventSeq, table.handler),
-    index("outbox_state_run_at_idx").on(table.state, table.runAt),
+    // The worker claims per handler: due rows of one state and handler, by
+    // due time. Lists by state use the prefix.
+    index("outbox_state_handler_run_at_idx").on(table.state, table.handler, table.runAt),
     index("outbox_unfinished_state_idx").on(table.state).where(sql`state <> 'done'`),
     check(
       "outbox_state_check",
@@ -128,3 +136,82 @@ export const settings = sqliteTable("settings", {
   value: text("value").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });
+
+/**
+ * The mirror of each contact, kept by the `subscribers` handler (its module
+ * header, src/worker/handlers/subscribers.ts, states the rules).
+ */
+export const subscribers = sqliteTable(
+  "subscribers",
+  {
+    /** A number for the history to reference: smaller and cheaper than the key. */
+    id: integer("id").primaryKey(),
+    /** `id:<contact id>`, or `email:<address, lower-cased>` for a contact without an id. */
+    key: text("key").notNull(),
+    contactId: text("contact_id"),
+    email: text("email"),
+    firstName: text("first_name"),
+    lastName: text("last_name"),
+    status: text("status"),
+    /** `createdAt` exactly as the latest event carrying it gave it. */
+    createdAtRaw: text("created_at_raw"),
+    /** `createdAt` as a time, where it parses. */
+    createdAt: integer("created_at"),
+    /** The time of the latest `subscriber.confirmed` event. */
+    confirmedAt: integer("confirmed_at"),
+    /** The time of the latest `subscriber.unsubscribed` event. */
+    unsubscribedAt: integer("unsubscribed_at"),
+    /** The newest event applied (by event order, not by processing order). */
+    lastEventId: text("last_event_id").notNull(),
+    lastEventSeq: integer("last_event_seq").notNull(),
+    lastEventType: text("last_event_type").notNull(),
+    /** The time of that event: its ULID time, or its receipt time. */
+    lastEventAt: integer("last_event_at").notNull(),
+    /** The order key of that event (see the handler); compares as text. */
+    lastEventOrder: text("last_event_order").notNull(),
+    /** JSON: for each field, the order key of the event that last wrote it. */
+    fieldOrders: text("field_orders").notNull(),
+    /** When the worker last changed this row. */
+    updatedAt: integer("updated_at").notNull(),
+  },
+  // Lists go newest contact first (by `id`); an index on one column also
+  // holds the row id, so status and e-mail filters walk their index in that
+  // order without a sort.
+  (table) => [
+    uniqueIndex("subscribers_key_unique").on(table.key),
+    index("subscribers_status_idx").on(table.status),
+    index("subscribers_email_idx").on(table.email),
+  ],
+);
+
+/** How an event met its subscriber: the newest so far, or older than one already applied. */
+export const HISTORY_OUTCOMES = ["applied", "stale"] as const;
+
+/**
+ * Every event the `subscribers` handler applied to a subscriber, once each.
+ * It names the event rather than referencing it, so that pruning old events
+ * leaves the history whole.
+ */
+export const subscriberEvents = sqliteTable(
+  "subscriber_events",
+  {
+    subscriberId: integer("subscriber_id")
+      .notNull()
+      .references(() => subscribers.id, { onDelete: "cascade" }),
+    eventSeq: integer("event_seq").notNull(),
+    eventId: text("event_id").notNull(),
+    type: text("type").notNull(),
+    /** The event's time: its ULID time, or its receipt time. */
+    eventAt: integer("event_at").notNull(),
+    outcome: text("outcome", { enum: HISTORY_OUTCOMES }).notNull(),
+    recordedAt: integer("recorded_at").notNull(),
+  },
+  // The primary key's index also serves "the history of a subscriber".
+  (table) => [
+    primaryKey({ columns: [table.subscriberId, table.eventSeq] }),
+    check(
+      "subscriber_events_outcome_check",
+      sql.raw(`outcome IN (${HISTORY_OUTCOMES.map((outcome) => `'${outcome}'`).join(", ")})`),
+    ),
+  ],
+);

@@ -204,7 +204,7 @@ export function createSqliteQueries(reader: OpenDatabase): StoreQueries {
   };
 }
 
-function toPage<Row, Item>(
+export function toPage<Row, Item>(
   rows: Row[],
   limit: number,
   toItem: (row: Row) => Item,

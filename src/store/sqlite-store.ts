@@ -6,6 +6,7 @@
  */
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
+import { enabledHandlerNames } from "../worker/handlers/names.ts";
 import { createAdminTokenStore } from "./admin-token-store.ts";
 import {
   countAppliedMigrations,
@@ -14,18 +15,28 @@ import {
   openDatabase,
 } from "./database.ts";
 import { createIngestClient } from "./ingest-client.ts";
-import { createOutboxCommands } from "./outbox-commands.ts";
 import { createSqliteQueries } from "./sqlite-queries.ts";
-import type { Store, StoreReadiness } from "./types.ts";
+import { createSqliteSubscribers } from "./sqlite-subscribers.ts";
+import type {
+  OutboxControl,
+  ReplayResult,
+  RetryRowResult,
+  Store,
+  StoreReadiness,
+  WorkerStatus,
+} from "./types.ts";
 import { createWriterLink, type WriterLink, type WriterPlacement } from "./writer-link.ts";
-
-/** Handlers that get an outbox row for every new event. */
-export const ALWAYS_ON_HANDLERS = ["subscribers"] as const;
+import { OUTBOX_COMMANDS } from "./writer-protocol.ts";
 
 export interface SqliteStore extends Store {
   /** The reading connection of this thread, for queries. */
   readonly reader: OpenDatabase;
   readonly writer: WriterLink;
+}
+
+export interface SqliteStoreOptions {
+  /** Run the outbox worker beside the writer (default); the CLI only runs commands. */
+  readonly runWorker?: boolean;
 }
 
 /**
@@ -36,6 +47,7 @@ export async function createSqliteStore(
   config: Config,
   log: Logger,
   placement: WriterPlacement,
+  options: SqliteStoreOptions = {},
 ): Promise<SqliteStore> {
   const reader = openDatabase(config.databasePath, { busyTimeoutMs: config.sqliteBusyTimeoutMs });
   reader.sqlite.exec("PRAGMA query_only = ON");
@@ -47,7 +59,7 @@ export async function createSqliteStore(
   const ingest = createIngestClient(config.ingest);
   const writer = createWriterLink(
     placement,
-    { config, handlers: ALWAYS_ON_HANDLERS },
+    { config, handlers: enabledHandlerNames(config), runWorker: options.runWorker ?? true },
     ingest.listener,
     log,
   );
@@ -81,14 +93,24 @@ export async function createSqliteStore(
     };
   }
 
+  // Typed wrappers over the worker's writer commands: callers never see SQLite.
+  const outbox: OutboxControl = {
+    replayEvent: (eventId) => writer.call<ReplayResult>(OUTBOX_COMMANDS.replay, { eventId }),
+    retryRow: (outboxId) => writer.call<RetryRowResult>(OUTBOX_COMMANDS.retry, { outboxId }),
+    retryDead: (filter = {}) =>
+      writer.call<{ retried: number }>(OUTBOX_COMMANDS.retryDead, { handler: filter.handler }),
+  };
+
   return {
     reader,
     writer,
     ingest: ingest.writer,
     queries: createSqliteQueries(reader),
-    outboxCommands: createOutboxCommands(writer),
+    subscribers: createSqliteSubscribers(reader),
     adminToken: createAdminTokenStore(reader, writer),
     backgroundStatus: () => writer.status(),
+    outbox,
+    workerStatus: () => (writer.status()?.components.worker as WorkerStatus | undefined) ?? null,
     checkReadiness,
     async close() {
       await ingest.writer.close();

@@ -17,6 +17,8 @@ export interface IncomingEvent {
   readonly receivedAt: number;
   readonly sourceIp: string | null;
   readonly requestId: string;
+  /** The request's `Content-Type` as sent; forwarding sends it again with the body. */
+  readonly contentType: string | null;
   /** The request body exactly as received. */
   readonly rawBody: Uint8Array;
 }
@@ -83,19 +85,70 @@ export interface StoreReadiness {
   readonly migrations: { readonly applied: number; readonly expected: number };
 }
 
+/** What the outbox worker reports about itself (with the writer's heartbeat). */
+export interface WorkerStatus {
+  /** The loop is running (not stopped, not a CLI process that only runs commands). */
+  readonly running: boolean;
+  /** When the worker last looked at the outbox (ms since the epoch); `null` before its first look. */
+  readonly lastIterationAt: number | null;
+  /** I/O attempts (forwards) under way. */
+  readonly inFlight: number;
+  /** Counters since start: rows claimed, each one attempt. */
+  readonly attempts: number;
+  readonly done: number;
+  /** Failed attempts, retried or not. */
+  readonly failures: number;
+  /** Rows moved to the dead letter. */
+  readonly deadLetters: number;
+  /** Rows given back at shutdown. */
+  readonly released: number;
+  /** Iterations that failed as a whole (storage errors); retried at the next poll. */
+  readonly errors: number;
+}
+
+/** What a replay changed. Rows being processed right now are left to finish. */
+export type ReplayResult =
+  | { readonly found: false }
+  | {
+      readonly found: true;
+      /** Existing rows reset to pending, due now, attempts 0. */
+      readonly reset: number;
+      /** Rows added for handlers that are on but had none for the event. */
+      readonly added: number;
+      /** Rows left alone because an attempt holds them now. */
+      readonly processing: number;
+    };
+
+/** What retrying one outbox row changed; only a dead row is retried. */
+export type RetryRowResult =
+  | { readonly found: false }
+  | { readonly found: true; readonly retried: boolean; readonly state: string };
+
+/** Writes that the query API (and the CLI) may ask of the outbox. */
+export interface OutboxControl {
+  /** Enqueues every handler of the event again. */
+  replayEvent(eventId: string): Promise<ReplayResult>;
+  /** Moves one dead row back to pending, due now, attempts 0. */
+  retryRow(outboxId: number): Promise<RetryRowResult>;
+  /** Moves every dead row (of one handler, if given) back to pending. */
+  retryDead(filter?: { readonly handler?: string }): Promise<{ readonly retried: number }>;
+}
+
 /** The storage backend as a whole. */
 export interface Store {
   readonly ingest: IngestWriter;
   /** Reads for the query API. */
   readonly queries: StoreQueries;
-  /** Operator commands on the outbox (replay, retries), run by the writer. */
-  readonly outboxCommands: OutboxCommands;
-  /** The subscriber mirror, once its backend provides it; absent until then. */
-  readonly subscribers?: SubscriberQueries;
+  /** Reads of the subscriber mirror. */
+  readonly subscribers: SubscriberQueries;
   /** The admin token generated when `ADMIN_TOKEN` is unset. */
   readonly adminToken: AdminTokenStore;
   /** What the background side (writer, worker, retention) last reported; `null` before. */
   backgroundStatus(): BackgroundStatus | null;
+  /** Operator commands on the outbox (replay, retries), run by the writer. */
+  readonly outbox: OutboxControl;
+  /** The worker's last report, or `null` when no worker has reported. */
+  workerStatus(): WorkerStatus | null;
   checkReadiness(): StoreReadiness;
   /** Writes what is queued and closes the database. */
   close(): Promise<void>;
@@ -210,22 +263,6 @@ export interface StoreQueries {
   countUnfinishedOutbox(): Readonly<Partial<Record<Exclude<OutboxState, "done">, number>>>;
 }
 
-/** What retrying one outbox row came to. */
-export type RetryOutcome = "retried" | "not_found" | "not_retryable";
-
-/**
- * Operator commands, carried out by whatever owns the outbox (the worker).
- * A backend whose worker does not offer one throws `CommandUnavailableError`.
- */
-export interface OutboxCommands {
-  /** Makes every handler of the event run again; `false` when no such event. */
-  replay(eventId: string): Promise<boolean>;
-  /** Makes a dead (or waiting) row due now with a fresh attempt count. */
-  retry(outboxId: number): Promise<RetryOutcome>;
-  /** Retries every dead row (of `handler`, when given); resolves to how many. */
-  retryDead(filter: { readonly handler?: string }): Promise<number>;
-}
-
 /** One contact of the subscriber mirror. */
 export interface SubscriberEntry {
   /** The contact's key: its Maildesk id, or its e-mail where events carry no id. */
@@ -243,15 +280,16 @@ export interface SubscriberEntry {
   readonly updatedAt: number;
 }
 
-/** An event applied to (or skipped for) a contact. */
+/** An event the `subscribers` handler met for a contact, applied or found stale. */
 export interface SubscriberHistoryEntry {
   readonly eventId: string;
   readonly type: string;
-  readonly receivedAt: number;
+  /** The event's time: its ULID time, or its receipt time. */
+  readonly eventAt: number;
   /** When the worker handled it. */
-  readonly appliedAt: number;
-  /** Whether it changed the mirror, or was older than its state. */
-  readonly applied: boolean;
+  readonly recordedAt: number;
+  /** `applied`: it was the newest so far; `stale`: older than what the mirror showed. */
+  readonly outcome: "applied" | "stale";
 }
 
 export interface SubscriberDetail extends SubscriberEntry {

@@ -9,6 +9,13 @@
 import type { EncodedBatch } from "./ingest-codec.ts";
 import type { WriterStartOptions } from "./writer-service.ts";
 
+/** The writer commands of the outbox, registered by the worker's component. */
+export const OUTBOX_COMMANDS = {
+  replay: "outbox.replay",
+  retry: "outbox.retry",
+  retryDead: "outbox.retry-dead",
+} as const;
+
 /** One event's outcome in a batch reply. */
 export const OUTCOME = { accepted: 0, duplicate: 1, duplicateBodyDiffers: 2 } as const;
 

@@ -22,6 +22,8 @@ export interface WriterStartOptions {
   readonly config: Config;
   /** The handlers that get an outbox row for every new event. */
   readonly handlers: readonly string[];
+  /** Run the outbox worker's loop (default); `false` hosts its commands only (the CLI). */
+  readonly runWorker?: boolean;
 }
 
 /** A command run on the writing connection; its result goes back to the caller. */

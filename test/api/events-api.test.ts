@@ -238,14 +238,35 @@ describe("POST /api/events/{eventId}/replay", () => {
     expect(response.status).toBe(404);
   });
 
-  it("answers 501 while no worker offers the replay command, changing nothing", async () => {
-    await world.post(sampleEvent({ eventId: "evt-replay" }));
-    const before = world.rows("SELECT * FROM outbox");
+  it("makes every outbox row of the event due again, with a fresh attempt count", async () => {
+    const replayed = await createWorld(API_TEST_ENV, { inlineWriter: true });
+    try {
+      await replayed.post(sampleEvent({ eventId: "evt-replay" }));
+      await replayed.post(sampleEvent({ eventId: "evt-other" }));
+      replayed.writerSqlite.exec(
+        "UPDATE outbox SET state = 'dead', attempts = 15, last_error = 'HTTP 500', run_at = 0",
+      );
 
-    const response = await api(world, "/api/events/evt-replay/replay", { method: "POST" });
+      const response = await api(replayed, "/api/events/evt-replay/replay", { method: "POST" });
 
-    expect(response.status).toBe(501);
-    expect(await response.json()).toMatchObject({ error: "not_implemented" });
-    expect(world.rows("SELECT * FROM outbox")).toEqual(before);
+      expect(response.status).toBe(202);
+      const answer = (await response.json()) as {
+        eventId: string;
+        outbox: { handler: string; state: string; attempts: number }[];
+      };
+      expect(answer.eventId).toBe("evt-replay");
+      expect(answer.outbox).toEqual([
+        expect.objectContaining({ handler: "subscribers", state: "pending", attempts: 0 }),
+      ]);
+      const states = replayed.rows<{ event_id: string; state: string }>(
+        "SELECT e.event_id, o.state FROM outbox o JOIN events e ON e.seq = o.event_seq ORDER BY o.id",
+      );
+      expect(states).toEqual([
+        { event_id: "evt-replay", state: "pending" },
+        { event_id: "evt-other", state: "dead" },
+      ]);
+    } finally {
+      await replayed.close();
+    }
   });
 });

@@ -79,18 +79,48 @@ describe("outbox retries", () => {
     expect((await api(world, "/api/outbox/0/retry", { method: "POST" })).status).toBe(400);
   });
 
-  it("answer 501 while no worker offers the commands, and change nothing", async () => {
+  it("retries a dead row and refuses one that is not dead with 409", async () => {
     await postEvents(world, 4, (i) => sampleEvent({ eventId: `evt-${i}` }));
     spreadStates();
-    const before = world.rows("SELECT * FROM outbox ORDER BY id");
+    const state = (id: number) =>
+      world.rows<{ state: string; attempts: number }>(
+        "SELECT state, attempts FROM outbox WHERE id = ?",
+        id,
+      )[0];
+    world.writerSqlite.exec("UPDATE outbox SET attempts = 15 WHERE state = 'dead'");
 
-    const one = await api(world, "/api/outbox/3/retry", { method: "POST" });
-    const all = await api(world, "/api/outbox/retry-dead?handler=subscribers", { method: "POST" });
+    const dead = await api(world, "/api/outbox/3/retry", { method: "POST" });
+    const pending = await api(world, "/api/outbox/4/retry", { method: "POST" });
 
-    expect(one.status).toBe(501);
-    expect(await one.json()).toMatchObject({ error: "not_implemented" });
-    expect(all.status).toBe(501);
-    expect(world.rows("SELECT * FROM outbox ORDER BY id")).toEqual(before);
+    expect(dead.status).toBe(200);
+    expect(await dead.json()).toMatchObject({ id: 3, state: "pending", attempts: 0 });
+    expect(state(3)).toEqual({ state: "pending", attempts: 0 });
+    expect(pending.status).toBe(409);
+    expect(await pending.json()).toMatchObject({ error: "conflict" });
+    expect(state(4)?.state).toBe("pending");
+  });
+
+  it("retries every dead row of one handler, and only those", async () => {
+    await postEvents(world, 24, (i) => sampleEvent({ eventId: `evt-${i}` }));
+    spreadStates();
+    const deadOf = (handler: string) =>
+      world.rows<{ n: number }>(
+        "SELECT count(*) AS n FROM outbox WHERE state = 'dead' AND handler = ?",
+        handler,
+      )[0]?.n;
+    const deadSubscribers = deadOf("subscribers") as number;
+    const deadForward = deadOf("forward") as number;
+    expect(deadSubscribers).toBeGreaterThan(0);
+    expect(deadForward).toBeGreaterThan(0);
+
+    const response = await api(world, "/api/outbox/retry-dead?handler=subscribers", {
+      method: "POST",
+    });
+
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ retried: deadSubscribers });
+    expect(deadOf("subscribers")).toBe(0);
+    expect(deadOf("forward")).toBe(deadForward);
   });
 });
 
@@ -143,14 +173,97 @@ describe("GET /api/deliveries", () => {
 });
 
 describe("GET /api/subscribers", () => {
-  it("answers 501 while the store offers no subscriber mirror, rather than made-up data", async () => {
-    for (const path of ["/api/subscribers", "/api/subscribers/contact-1"]) {
-      const response = await api(world, path);
-      expect(response.status).toBe(501);
-      expect(await response.json()).toEqual({
-        error: "not_implemented",
-        message: "The subscriber mirror is not available in this build.",
-      });
+  interface Subscriber {
+    id: string;
+    email: string | null;
+    status: string | null;
+    firstName: string | null;
+    confirmedAt: string | null;
+    unsubscribedAt: string | null;
+    history?: { eventId: string; type: string; outcome: string }[];
+  }
+
+  async function mirrored(): Promise<World> {
+    const processed = await createWorld(API_TEST_ENV, { worker: true });
+    const contacts = ["c-1", "c-2", "c-3", "c-4", "c-5"];
+    await postEvents(processed, contacts.length, (i) =>
+      sampleEvent({ eventId: `created-${i}`, id: contacts[i], email: `r${i}@example.com` }),
+    );
+    await postEvents(processed, 2, (i) =>
+      sampleEvent({
+        type: "subscriber.confirmed",
+        eventId: `confirmed-${i}`,
+        id: contacts[i],
+        email: `r${i}@example.com`,
+      }),
+    );
+    await processed.post(
+      sampleEvent({
+        type: "subscriber.unsubscribed",
+        eventId: "unsubscribed-4",
+        id: "c-5",
+        status: "unsubscribed",
+      }),
+    );
+    await processed.post(
+      sampleEvent({ eventId: "by-email", id: undefined, email: "Solo@Example.com" }),
+    );
+    const unfinished = () =>
+      processed.rows<{ n: number }>("SELECT count(*) AS n FROM outbox WHERE state <> 'done'")[0]?.n;
+    for (let waited = 0; unfinished() !== 0; waited += 10) {
+      if (waited > 5000) throw new Error("the worker did not finish the outbox in 5 s");
+      await Bun.sleep(10);
+    }
+    return processed;
+  }
+
+  it("lists the mirror newest contact first, by page, and filters by status and email", async () => {
+    const processed = await mirrored();
+    try {
+      const pages = await walkPages<Subscriber>(processed, "/api/subscribers?limit=2");
+      const unsubscribed = await apiJson<{ items: Subscriber[] }>(
+        processed,
+        "/api/subscribers?status=unsubscribed",
+      );
+      const byEmail = await apiJson<{ items: Subscriber[] }>(
+        processed,
+        "/api/subscribers?email=r2@example.com",
+      );
+
+      expect(pages.map((page) => page.length)).toEqual([2, 2, 2]);
+      expect(pages.flat().map((s) => s.id)).toEqual([
+        "solo@example.com",
+        "c-5",
+        "c-4",
+        "c-3",
+        "c-2",
+        "c-1",
+      ]);
+      expect(unsubscribed.items.map((s) => s.id)).toEqual(["c-5"]);
+      expect(unsubscribed.items[0]?.unsubscribedAt).not.toBeNull();
+      expect(byEmail.items.map((s) => s.id)).toEqual(["c-3"]);
+    } finally {
+      await processed.close();
+    }
+  });
+
+  it("shows one contact with its history, by id or by the e-mail it is keyed by", async () => {
+    const processed = await mirrored();
+    try {
+      const contact = await apiJson<Subscriber>(processed, "/api/subscribers/c-1");
+      const solo = await apiJson<Subscriber>(processed, "/api/subscribers/solo@example.com");
+      const missing = await api(processed, "/api/subscribers/c-404");
+
+      expect(contact).toMatchObject({ id: "c-1", email: "r0@example.com", firstName: "Ada" });
+      expect(contact.confirmedAt).not.toBeNull();
+      expect(contact.history?.map((h) => [h.eventId, h.outcome])).toEqual([
+        ["created-0", "applied"],
+        ["confirmed-0", "applied"],
+      ]);
+      expect(solo.id).toBe("solo@example.com");
+      expect(missing.status).toBe(404);
+    } finally {
+      await processed.close();
     }
   });
 });
@@ -197,7 +310,7 @@ describe("GET /api/stats", () => {
       Object.fromEntries(unfinished.map((row) => [row.state, row.n])),
     );
     expect(stats.deliveries.last24h.byOutcome).toEqual({ accepted: 9, rejected: 1 });
-    expect(stats.subscribers).toBeNull();
+    expect(stats.subscribers).toEqual({ byStatus: {} });
     expect(stats.ingest).toMatchObject({ accepted: 9, duplicates: 0 });
     expect(stats.background).toMatchObject({ components: expect.any(Object) });
   });

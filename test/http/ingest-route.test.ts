@@ -77,6 +77,7 @@ describe("a new event", () => {
       created_at_raw: "2026-12-01T10:00:00Z",
       created_at: Date.parse("2026-12-01T10:00:00Z"),
       source_ip: "127.0.0.1",
+      content_type: "application/json",
     });
     expect(row?.request_id).toBe(response.headers.get("x-request-id") as string);
     expect(outboxRows()).toEqual([

@@ -28,6 +28,7 @@ function event(eventId: string, body = `{"type":"t","eventId":"${eventId}"}`): I
     receivedAt: 1_700_000_000_000,
     sourceIp: "192.0.2.1",
     requestId: `req-${eventId}`,
+    contentType: "application/json",
     rawBody: new TextEncoder().encode(body),
   };
 }

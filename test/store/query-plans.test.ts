@@ -112,7 +112,7 @@ describe("outbox list plans", () => {
         expect(plan).toMatch(expected);
         expect(plan).toContain("SEARCH events USING INTEGER PRIMARY KEY (rowid=?)");
         expect(plan).not.toContain("TEMP B-TREE");
-        expect(plan).not.toContain("outbox_state_run_at_idx");
+        expect(plan).not.toContain("outbox_state_handler_run_at_idx");
       }
     });
   }
@@ -167,7 +167,7 @@ describe("counts", () => {
 
     expect(plans.find((plan) => plan.includes("GROUP BY") || plan.includes("type"))).toBeDefined();
     expect(plans).toContain("SCAN events USING COVERING INDEX events_type_received_at_idx");
-    expect(plans).toContain("SCAN outbox USING COVERING INDEX outbox_state_run_at_idx");
+    expect(plans).toContain("SCAN outbox USING COVERING INDEX outbox_state_handler_run_at_idx");
     expect(plans.filter((plan) => plan.startsWith("SCAN outbox |"))).toEqual([]);
   });
 

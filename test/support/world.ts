@@ -16,6 +16,7 @@ import { createLogger, type Logger } from "../../src/log.ts";
 import { createSqliteStore, type SqliteStore } from "../../src/store/sqlite-store.ts";
 import type { WriterPlacement } from "../../src/store/writer-link.ts";
 import { createVerifierChain } from "../../src/verify/chain.ts";
+import { createWriterComponents } from "../../src/writer-components.ts";
 
 /** A captured log line. */
 export type LogLine = Record<string, unknown> & { level: string; msg: string };
@@ -66,6 +67,11 @@ export const WRITER_THREAD: WriterPlacement = {
 export interface WorldOptions {
   /** Run the writer inline instead of in its thread (to reach its connection). */
   readonly inlineWriter?: boolean;
+  /**
+   * Run the outbox worker beside the writer, as the program does. Off by
+   * default, so that tests of ingest see the rows they wrote as written.
+   */
+  readonly worker?: boolean;
 }
 
 /** Creates a world; `env` is the environment as the program would read it. */
@@ -80,7 +86,8 @@ export async function createWorld(
   const store = await createSqliteStore(
     config,
     log,
-    options.inlineWriter ? { kind: "inline" } : WRITER_THREAD,
+    options.inlineWriter ? { kind: "inline", components: createWriterComponents } : WRITER_THREAD,
+    { runWorker: options.worker ?? false },
   );
   const chain = createVerifierChain(config, log, { now: () => world.nowMs });
   const clientAddress = createClientAddressResolver(config.trustedProxies);
@@ -156,4 +163,17 @@ export function sampleEvent(fields: Record<string, unknown> = {}): string {
     createdAt: "2026-12-01T10:00:00Z",
     ...fields,
   });
+}
+
+/**
+ * Polls `condition` until it holds, for tests of real threads and processes
+ * (worker unit tests use a manual clock instead); fails after `timeoutMs`.
+ */
+export async function eventually(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline)
+      throw new Error(`the condition did not hold within ${timeoutMs} ms`);
+    await Bun.sleep(5);
+  }
 }

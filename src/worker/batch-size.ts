@@ -1,0 +1,57 @@
+/**
+ * How many rows a database batch claims. A commit costs about the distinct
+ * pages it dirties, and the mirror is written at random places, so big
+ * batches share pages: measured with bench:worker, 2048-row batches drain
+ * about twice as fast as 256-row ones. But ingest commits wait for the
+ * worker's transaction in progress (one connection, one thread), and 2048
+ * rows take about 100 ms. So while events are arriving (an ingest commit
+ * within INGEST_ACTIVE_WINDOW_MS), a batch is cut to about
+ * BUSY_TRANSACTION_BUDGET_MS of work, from a moving average of the measured
+ * cost per row; when ingest is quiet (a backlog after an outage, a replay),
+ * batches go up to WORKER_BATCH_SIZE.
+ */
+
+/** While events arrive, a database batch takes about this long at most. */
+export const BUSY_TRANSACTION_BUDGET_MS = 5;
+
+/** An ingest commit within this window means events are arriving. */
+export const INGEST_ACTIVE_WINDOW_MS = 1000;
+
+/** The smallest busy batch, so that the worker still gets through a backlog. */
+export const MIN_BUSY_BATCH = 16;
+
+/** The cost per row assumed before the first measurement (a pessimistic 100 µs). */
+const INITIAL_ROW_COST_MS = 0.1;
+
+export interface BatchSizer {
+  /** Ingest committed new events at `now`. */
+  ingestCommitted(now: number): void;
+  /** The rows the next database batch may claim at `now`. */
+  limit(now: number): number;
+  /** A batch of `rows` took `elapsedMs`, claim to commit. */
+  measured(rows: number, elapsedMs: number): void;
+}
+
+export function createBatchSizer(batchSize: number): BatchSizer {
+  let lastIngestAt = Number.NEGATIVE_INFINITY;
+  let rowCostMs = INITIAL_ROW_COST_MS;
+  let hasMeasured = false;
+
+  return {
+    ingestCommitted(now) {
+      lastIngestAt = now;
+    },
+    limit(now) {
+      if (now - lastIngestAt >= INGEST_ACTIVE_WINDOW_MS) return batchSize;
+      const fitting = Math.floor(BUSY_TRANSACTION_BUDGET_MS / rowCostMs);
+      return Math.min(batchSize, Math.max(MIN_BUSY_BATCH, fitting));
+    },
+    measured(rows, elapsedMs) {
+      // Batches of a few rows can take 0 ms on a millisecond clock; they say little.
+      if (rows === 0 || (rows < MIN_BUSY_BATCH && elapsedMs === 0)) return;
+      const sample = Math.max(elapsedMs, 0.001) / rows;
+      rowCostMs = hasMeasured ? rowCostMs * 0.7 + sample * 0.3 : sample;
+      hasMeasured = true;
+    },
+  };
+}
