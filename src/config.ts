@@ -255,6 +255,26 @@ export interface ForwardConfig {
   readonly concurrency: number;
 }
 
+/**
+ * The webhook endpoint and the API never share a credential: Maildesk holds
+ * the webhook's secrets, and whoever reads them there must not be able to
+ * replay events or read the store. The values are not echoed.
+ */
+function refuseSharedCredentials(values: Env): void {
+  const webhookSecrets = [
+    ...splitList(values.WEBHOOK_URL_SECRETS),
+    ...splitList(values.WEBHOOK_HMAC_SECRETS),
+    values.WEBHOOK_BASIC_PASSWORD,
+    values.WEBHOOK_BASIC_PASSWORD_PREVIOUS,
+  ].filter((secret): secret is string => secret !== undefined);
+  for (const name of ["ADMIN_TOKEN", "METRICS_TOKEN"] as const) {
+    const token = values[name];
+    if (token !== undefined && webhookSecrets.includes(token)) {
+      throw new ConfigError(`${name} must differ from every WEBHOOK_* secret and password`);
+    }
+  }
+}
+
 /** Reads `env` once, applies defaults and rules, and returns a frozen `Config`. */
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
   const values = validateEnv(env);
@@ -262,6 +282,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     // A scraper's token must not open the API: whoever holds it could replay events.
     throw new ConfigError("METRICS_TOKEN must differ from ADMIN_TOKEN");
   }
+  refuseSharedCredentials(values);
 
   return deepFreeze({
     port: values.PORT,

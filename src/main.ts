@@ -16,7 +16,6 @@ import { createLogger, type Logger } from "./log.ts";
 import { openDatabase } from "./store/database.ts";
 import { createSqliteStore, type SqliteStore } from "./store/sqlite-store.ts";
 import { createVerifierChain, type VerifierChain } from "./verify/chain.ts";
-import { checkWorkerAlive } from "./worker/readiness.ts";
 import { createWriterComponents } from "./writer-components.ts";
 
 const USAGE = `Usage: maildesk-receiver [command]
@@ -115,16 +114,7 @@ async function serve(
   clientAddress: ClientAddressResolver,
 ) {
   if (config.adminToken === null) await announceGeneratedToken(store, log);
-  const app = createApp({
-    config,
-    store,
-    chain,
-    clientAddress,
-    log,
-    readinessChecks: {
-      worker: () => checkWorkerAlive(store.workerStatus(), Date.now(), config.worker.pollMs),
-    },
-  });
+  const app = createApp({ config, store, chain, clientAddress, log });
   try {
     app.listen({
       port: config.port,

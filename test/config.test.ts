@@ -157,6 +157,26 @@ describe("loadConfig", () => {
       /^FORWARD_SECRET must be .*; got 5 bytes$/,
     ],
     [{ ...minimal, FORWARD_TIMEOUT_MS: "5" }, /^FORWARD_TIMEOUT_MS must be a time in milliseconds/],
+    [
+      { ...minimal, ADMIN_TOKEN: "same-token-0123456789", METRICS_TOKEN: "same-token-0123456789" },
+      /^METRICS_TOKEN must differ from ADMIN_TOKEN$/,
+    ],
+    [
+      {
+        ...minimal,
+        ADMIN_TOKEN: "shared-secret-0123456789",
+        WEBHOOK_URL_SECRETS: "other-secret-0123456789,shared-secret-0123456789",
+      },
+      /^ADMIN_TOKEN must differ from every WEBHOOK_\* secret and password$/,
+    ],
+    [
+      {
+        ...minimal,
+        METRICS_TOKEN: "shared-secret-0123456789",
+        WEBHOOK_BASIC_PASSWORD: "shared-secret-0123456789",
+      },
+      /^METRICS_TOKEN must differ from every WEBHOOK_\* secret and password$/,
+    ],
   ];
   for (const [env, message] of refusals) {
     it(`refuses ${JSON.stringify(env)} with a message naming the variable`, () => {

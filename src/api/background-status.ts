@@ -6,22 +6,13 @@
  * here, each optional, so that a component that reports less (or an older
  * build) is simply shown as not reporting it.
  */
-import type { BackgroundStatus } from "../store/types.ts";
+import type { BackgroundStatus, WorkerStatus } from "../store/types.ts";
 
 /** A heartbeat older than this means the writer thread is stuck or gone (it beats every second). */
 export const HEARTBEAT_STALE_MS = 5000;
 
-/** What the outbox worker is expected to report (component `worker`). */
-export interface WorkerReport {
-  /** Handler runs started since start. */
-  readonly attempts?: number;
-  /** Runs that failed (retryable or not). */
-  readonly failures?: number;
-  /** Rows moved to the dead letter since start. */
-  readonly deadLettered?: number;
-  /** `false` once the worker has stopped (shutting down, or failed). */
-  readonly running?: boolean;
-}
+/** What the outbox worker reports (component `worker`); absent fields read as unknown. */
+export type WorkerReport = Partial<WorkerStatus>;
 
 /** What retention reports (component `retention`). */
 export interface RetentionReport {

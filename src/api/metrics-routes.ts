@@ -105,7 +105,7 @@ export function createMetricsRoutes(deps: MetricsRouteDeps) {
         text,
         "maildesk_worker_dead_lettered_total",
         "Outbox rows moved to the dead letter.",
-        worker?.deadLettered,
+        worker?.deadLetters,
       );
       optionalCounter(
         text,

@@ -40,6 +40,10 @@ export const OutboxEntrySchema = t.Object(
     attempts: t.Number({ description: "Attempts so far." }),
     runAt: Timestamp("When the row is next due (pending) or its lease ends (processing)."),
     lastError: NullableString("Why the last attempt failed."),
+    result: NullableString(
+      "What the last attempt came to, e.g. `applied`, `stale`, `skipped: unknown type` or " +
+        "`HTTP 200` for a forward.",
+    ),
     createdAt: Timestamp("When the row was written (with its event)."),
     updatedAt: Timestamp("When the row last changed."),
   },
@@ -168,6 +172,7 @@ export function toOutboxJson(row: OutboxEntry) {
     attempts: row.attempts,
     runAt: toIso(row.runAt),
     lastError: row.lastError,
+    result: row.result,
     createdAt: toIso(row.createdAt),
     updatedAt: toIso(row.updatedAt),
   };

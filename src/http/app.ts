@@ -25,7 +25,7 @@ import { createHealthRoutes, type ReadinessCheck } from "./health-routes.ts";
 import { createIngestRoutes } from "./ingest-route.ts";
 
 export interface AppDeps {
-  readonly config: Pick<Config, "maxBodyBytes" | "adminToken" | "metricsToken">;
+  readonly config: Pick<Config, "maxBodyBytes" | "adminToken" | "metricsToken" | "worker">;
   readonly store: Store;
   readonly chain: VerifierChain;
   /** How the client address is found (`createClientAddressResolver` over `TRUSTED_PROXIES`). */
@@ -67,7 +67,7 @@ export function createApp(deps: AppDeps) {
     })
     .use(
       createHealthRoutes(deps.store, {
-        ...createBackgroundChecks(deps.store),
+        ...createBackgroundChecks(deps.store, deps.config.worker.pollMs),
         ...deps.readinessChecks,
       }),
     )

@@ -1,18 +1,16 @@
 /**
  * Readiness checks from the writer thread's heartbeat: the writer beats
  * (a thread stuck in a long transaction, or gone, stops beating), and the
- * outbox worker, once it reports there, is running.
- *
- * Known shortcoming: while no worker reports (builds before it), the worker
- * check passes with `reporting: false`; once the worker is part of every
- * build it should fail instead.
+ * outbox worker runs and has looked at the outbox recently.
  */
 import { viewBackground } from "../api/background-status.ts";
 import type { Store } from "../store/types.ts";
+import { checkWorkerAlive } from "../worker/readiness.ts";
 import type { ReadinessCheck } from "./health-routes.ts";
 
 export function createBackgroundChecks(
   store: Store,
+  workerPollMs: number,
   now: () => number = Date.now,
 ): Record<string, ReadinessCheck> {
   return {
@@ -20,10 +18,6 @@ export function createBackgroundChecks(
       const view = viewBackground(store.backgroundStatus(), now());
       return { ok: view.fresh, ageMs: view.ageMs };
     },
-    worker: () => {
-      const { worker, fresh } = viewBackground(store.backgroundStatus(), now());
-      if (!worker) return { ok: true, reporting: false };
-      return { ok: fresh && worker.running !== false, reporting: true, running: worker.running };
-    },
+    worker: () => checkWorkerAlive(store.workerStatus(), now(), workerPollMs),
   };
 }

@@ -47,6 +47,7 @@ const outboxColumns = {
   attempts: outbox.attempts,
   runAt: outbox.runAt,
   lastError: outbox.lastError,
+  result: outbox.result,
   createdAt: outbox.createdAt,
   updatedAt: outbox.updatedAt,
 };

@@ -211,6 +211,8 @@ export interface OutboxEntry {
   /** When the row is next due (pending) or when its lease ends (processing). */
   readonly runAt: number;
   readonly lastError: string | null;
+  /** What the last attempt came to, e.g. `applied` or `skipped: unknown type`. */
+  readonly result: string | null;
   readonly createdAt: number;
   readonly updatedAt: number;
 }

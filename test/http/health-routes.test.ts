@@ -5,7 +5,7 @@ import { createWorld, type World } from "../support/world.ts";
 let world: World;
 
 beforeEach(async () => {
-  world = await createWorld();
+  world = await createWorld({}, { worker: true });
 });
 
 afterEach(async () => {
@@ -22,7 +22,15 @@ describe("health", () => {
     expect(await response.json()).toEqual({ status: "ok" });
   });
 
-  it("answers /readyz with the database and its migrations", async () => {
+  it("answers /readyz with the database, its migrations, the writer and the worker", async () => {
+    // The worker's first report rides on the writer's next heartbeat.
+    for (
+      let waited = 0;
+      !world.store.workerStatus()?.lastIterationAt && waited < 3000;
+      waited += 20
+    )
+      await Bun.sleep(20);
+
     const response = await get("/readyz");
 
     expect(response.status).toBe(200);
@@ -34,8 +42,20 @@ describe("health", () => {
         migrations: { applied: EMBEDDED_MIGRATION_COUNT, expected: EMBEDDED_MIGRATION_COUNT },
       },
       heartbeat: { ok: true },
-      worker: { ok: true },
+      worker: { ok: true, running: true },
     });
+  });
+
+  it("answers /readyz with 503 while no worker reports", async () => {
+    const idle = await createWorld();
+    try {
+      const response = await idle.app.handle(new Request("http://localhost/readyz"));
+
+      expect(response.status).toBe(503);
+      expect(await response.json()).toMatchObject({ worker: { ok: false, running: false } });
+    } finally {
+      await idle.close();
+    }
   });
 
   it("answers /readyz with 503 when the database is gone", async () => {
