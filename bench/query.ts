@@ -20,7 +20,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { encodeCursor } from "../src/store/cursor.ts";
-import { openDatabase } from "../src/store/database.ts";
+import { EMBEDDED_MIGRATION_HASHES, openDatabase } from "../src/store/database.ts";
 import { createSqliteQueries } from "../src/store/sqlite-queries.ts";
 import type { EventFilter, StoreQueries } from "../src/store/types.ts";
 
@@ -49,8 +49,9 @@ function buildDatabase(path: string): void {
   const sqlite = new Database(path);
   sqlite.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; PRAGMA cache_size = -400000");
   const started = performance.now();
-  // i → receipt time over 30 days (ascending, several events per millisecond
-  // at times), type by a 40/35/15/10 mix, contact and e-mail by i mod CONTACTS.
+  // i → receipt time over 30 days (never decreasing, as the writer stores
+  // it; several events per millisecond), type by a 40/35/15/10 mix, contact
+  // and e-mail by i mod CONTACTS; their event_keys as the worker writes them.
   sqlite.exec(`
     WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${EVENTS})
     INSERT INTO events (seq, event_id, type, contact_id, email, status, created_at_raw,
@@ -64,8 +65,11 @@ function buildDatabase(path: string): void {
             CASE WHEN i % 20 < 8 THEN 'subscriber.created' WHEN i % 20 < 15 THEN 'subscriber.updated'
                  WHEN i % 20 < 18 THEN 'subscriber.confirmed' ELSE 'subscriber.unsubscribed' END AS t,
             CASE WHEN i % 20 < 18 THEN 'active' ELSE 'unsubscribed' END AS s,
-            ${START_MS} + (i * ${30 * DAY_MS} / ${EVENTS}) - (i % 3) AS r
+            ${START_MS} + (i * ${30 * DAY_MS} / ${EVENTS}) AS r
           FROM n)`);
+  sqlite.exec(`
+    INSERT INTO event_keys (key, event_seq)
+    SELECT 'id:' || contact_id, seq FROM events UNION ALL SELECT 'email:' || email, seq FROM events`);
   sqlite.exec(`
     INSERT INTO outbox (event_seq, handler, state, attempts, run_at, last_error, created_at, updated_at)
     SELECT seq, 'subscribers',
@@ -92,10 +96,15 @@ function buildDatabase(path: string): void {
   );
 }
 
+/** Whether `path` holds a database built by this script with the current migrations. */
 function databaseMatches(path: string): boolean {
   if (!existsSync(path)) return false;
   const sqlite = new Database(path, { readonly: true });
   try {
+    const hashes = sqlite.query("SELECT hash FROM __drizzle_migrations ORDER BY id").all() as {
+      hash: string;
+    }[];
+    if (hashes.map((row) => row.hash).join() !== EMBEDDED_MIGRATION_HASHES.join()) return false;
     return (sqlite.query("SELECT max(seq) AS n FROM events").get() as { n: number }).n === EVENTS;
   } catch {
     return false;
@@ -156,11 +165,9 @@ function deepCursor(sqlite: Database, filter: EventFilter): string | undefined {
   const offset = Math.floor(total * 0.9);
   if (offset < 1) return undefined;
   const row = sqlite
-    .query(
-      `SELECT received_at, seq FROM events ${clause} ORDER BY received_at DESC, seq DESC LIMIT 1 OFFSET ?`,
-    )
-    .get(...params, offset) as { received_at: number; seq: number } | null;
-  return row ? encodeCursor("e", [row.received_at, row.seq]) : undefined;
+    .query(`SELECT seq FROM events ${clause} ORDER BY seq DESC LIMIT 1 OFFSET ?`)
+    .get(...params, offset) as { seq: number } | null;
+  return row ? encodeCursor("e", [row.seq]) : undefined;
 }
 
 function percentile(sorted: number[], p: number): number {

@@ -1,3 +1,9 @@
+CREATE TABLE `event_keys` (
+	`key` text NOT NULL,
+	`event_seq` integer NOT NULL,
+	PRIMARY KEY(`key`, `event_seq`)
+);
+--> statement-breakpoint
 CREATE TABLE `settings` (
 	`key` text PRIMARY KEY NOT NULL,
 	`value` text NOT NULL,
@@ -39,16 +45,13 @@ CREATE TABLE `subscribers` (
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `subscribers_key_unique` ON `subscribers` (`key`);--> statement-breakpoint
-CREATE INDEX `subscribers_status_idx` ON `subscribers` (`status`,`key`);--> statement-breakpoint
-CREATE INDEX `subscribers_email_idx` ON `subscribers` (`email`,`key`);--> statement-breakpoint
+CREATE INDEX `subscribers_status_idx` ON `subscribers` (`status`);--> statement-breakpoint
+CREATE INDEX `subscribers_email_idx` ON `subscribers` (`email`);--> statement-breakpoint
 DROP INDEX `outbox_state_run_at_idx`;--> statement-breakpoint
 ALTER TABLE `outbox` ADD `result` text;--> statement-breakpoint
 CREATE INDEX `outbox_state_handler_run_at_idx` ON `outbox` (`state`,`handler`,`run_at`);--> statement-breakpoint
 CREATE INDEX `outbox_unfinished_state_idx` ON `outbox` (`state`) WHERE state <> 'done';--> statement-breakpoint
 ALTER TABLE `events` ADD `content_type` text;--> statement-breakpoint
-CREATE INDEX `events_received_at_idx` ON `events` (`received_at`);--> statement-breakpoint
-CREATE INDEX `events_type_received_at_idx` ON `events` (`type`,`received_at`);--> statement-breakpoint
-CREATE INDEX `events_email_received_at_idx` ON `events` (`email`,`received_at`);--> statement-breakpoint
-CREATE INDEX `events_contact_id_received_at_idx` ON `events` (`contact_id`,`received_at`);--> statement-breakpoint
+CREATE INDEX `events_type_idx` ON `events` (`type`);--> statement-breakpoint
 CREATE INDEX `deliveries_unusual_status_idx` ON `deliveries` (`status`) WHERE status <> 200;--> statement-breakpoint
 CREATE INDEX `deliveries_unusual_outcome_idx` ON `deliveries` (`outcome`) WHERE outcome <> 'accepted';

@@ -112,15 +112,27 @@ export function createEventsRoutes({ queries, outbox, auth }: EventsRouteDeps) {
             type: t.Optional(
               t.String({ description: "Only this event type.", examples: ["subscriber.created"] }),
             ),
-            email: t.Optional(t.String({ description: "Only events with this `email` (exact)." })),
-            contactId: t.Optional(t.String({ description: "Only events with this contact `id`." })),
+            email: t.Optional(
+              t.String({
+                description:
+                  "Only events with this `email` (exact). Found once the worker has processed " +
+                  "the event, normally within milliseconds of its 200.",
+              }),
+            ),
+            contactId: t.Optional(
+              t.String({
+                description:
+                  "Only events with this contact `id`. Found once the worker has processed the " +
+                  "event, normally within milliseconds of its 200.",
+              }),
+            ),
             since: timeQuery("since", "Received at or after this time."),
             until: timeQuery("until", "Received before this time."),
             ...pageQuery,
           }),
         ),
         response: {
-          200: pageOf(EventSummarySchema, "A page of events, newest first."),
+          200: pageOf(EventSummarySchema, "A page of events, newest first (in receipt order)."),
           400: InvalidRequestBody,
           401: UnauthorizedBody,
         },

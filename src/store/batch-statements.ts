@@ -71,6 +71,8 @@ export interface BatchStatements {
   insertDeliveries(rows: readonly DeliveryRecord[]): void;
   /** The stored raw body of an event, or `null`. */
   selectRawBody(eventId: string): Uint8Array | null;
+  /** The receipt time of the newest event, or `null` when there is none. */
+  selectLastReceivedAt(): number | null;
 }
 
 type EventInsertStatement = Statement<{ seq: number; event_id: string }>;
@@ -109,7 +111,15 @@ export function prepareBatchStatements(sqlite: Database): BatchStatements {
     `SELECT "${events.rawBody.name}" AS raw_body FROM events WHERE "${events.eventId.name}" = ?`,
   );
 
+  const selectLastReceived = sqlite.prepare<{ received_at: number }, []>(
+    `SELECT "${events.receivedAt.name}" AS received_at FROM events ORDER BY "${events.seq.name}" DESC LIMIT 1`,
+  );
+
   return {
+    selectLastReceivedAt() {
+      return selectLastReceived.get()?.received_at ?? null;
+    },
+
     insertEvents(batch) {
       const inserted: InsertedEvent[] = [];
       forEachChunk(batch, (chunk, size) => {

@@ -62,6 +62,9 @@ export function openDatabase(path: string, options: OpenOptions): OpenDatabase {
 /** How many migrations this build carries. */
 export const EMBEDDED_MIGRATION_COUNT = MIGRATIONS.length;
 
+/** The hash of each migration this build carries, in order (as recorded once applied). */
+export const EMBEDDED_MIGRATION_HASHES: readonly string[] = MIGRATIONS.map((m) => m.hash);
+
 function applyMigrations(db: Db): void {
   // drizzle's own migrator reads a folder from disk; its dialect runs the same
   // logic over migrations we embedded at build time (see embedded-migrations.ts).

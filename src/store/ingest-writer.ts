@@ -91,6 +91,21 @@ export function createIngestWriter(sqlite: Database, options: IngestWriterOption
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
 
+  // The newest stored receipt time: events are stored in `seq` order, and a
+  // time never goes back from one to the next (queries bisect `seq` by time;
+  // see schema.ts). Requests answered in another order than they arrived
+  // differ by milliseconds, so an event may be stamped a few later.
+  let lastReceivedAt = statements.selectLastReceivedAt() ?? 0;
+
+  function inReceiptOrder(events: IncomingEvent[]): IncomingEvent[] {
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i] as IncomingEvent;
+      if (event.receivedAt < lastReceivedAt) events[i] = { ...event, receivedAt: lastReceivedAt };
+      else lastReceivedAt = event.receivedAt;
+    }
+    return events;
+  }
+
   function scheduleFlush(): void {
     if (flushScheduled || closed) return;
     flushScheduled = true;
@@ -126,7 +141,7 @@ export function createIngestWriter(sqlite: Database, options: IngestWriterOption
     let outcomes: Uint8Array;
     try {
       sqlite.exec("BEGIN IMMEDIATE");
-      outcomes = writeEvents(statements, events, handlers, now(), log);
+      outcomes = writeEvents(statements, inReceiptOrder(events), handlers, now(), log);
       statements.insertDeliveries(deliveries);
       sqlite.exec("COMMIT");
     } catch (error) {

@@ -59,16 +59,26 @@ export function createRetention(
     "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries ORDER BY id LIMIT ?1) " +
       "AND received_at < ?2",
   );
+  // Events are stored in receipt order and `received_at` never goes back
+  // (see schema.ts), so the oldest events are the first by `seq`.
   const selectOldEvents = sqlite.query<
-    { seq: number; received_at: number; finished: 0 | 1 },
-    [number, number, number, number]
+    {
+      seq: number;
+      received_at: number;
+      contact_id: string | null;
+      email: string | null;
+      finished: 0 | 1;
+    },
+    [number, number]
   >(
-    "SELECT seq, received_at, NOT EXISTS (SELECT 1 FROM outbox " +
+    "SELECT seq, received_at, contact_id, email, NOT EXISTS (SELECT 1 FROM outbox " +
       "WHERE outbox.event_seq = events.seq AND outbox.state <> 'done') AS finished " +
-      "FROM events WHERE received_at < ?1 AND (received_at, seq) > (?2, ?3) " +
-      "ORDER BY received_at, seq LIMIT ?4",
+      "FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
   );
   const deleteEvent = sqlite.query<never, [number]>("DELETE FROM events WHERE seq = ?");
+  const deleteEventKey = sqlite.query<never, [string, number]>(
+    "DELETE FROM event_keys WHERE key = ? AND event_seq = ?",
+  );
 
   let running: Promise<RetentionRun> | null = null;
   let stopped = false;
@@ -101,19 +111,24 @@ export function createRetention(
 
   async function pruneEvents(cutoff: number): Promise<number> {
     let deleted = 0;
-    let after = [-1, -1] as [number, number];
+    let after = -1;
     while (!stopped) {
-      const rows = selectOldEvents.all(cutoff, after[0], after[1], batchSize);
+      const selected = selectOldEvents.all(after, batchSize);
+      const rows = selected.filter((row) => row.received_at < cutoff);
       const finished = rows.filter((row) => row.finished === 1);
       if (finished.length > 0) {
         inTransaction(() => {
-          for (const row of finished) deleteEvent.run(row.seq);
+          for (const row of finished) {
+            deleteEvent.run(row.seq);
+            if (row.contact_id !== null) deleteEventKey.run(`id:${row.contact_id}`, row.seq);
+            if (row.email !== null) deleteEventKey.run(`email:${row.email}`, row.seq);
+          }
         });
         deleted += finished.length;
       }
       const lastRow = rows[rows.length - 1];
-      if (!lastRow || rows.length < batchSize) break;
-      after = [lastRow.received_at, lastRow.seq];
+      if (!lastRow || rows.length < selected.length || selected.length < batchSize) break;
+      after = lastRow.seq;
       await yieldToEventLoop();
     }
     return deleted;

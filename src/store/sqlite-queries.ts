@@ -8,10 +8,11 @@
  * (see the index notes in schema.ts): a filter that should not pick the
  * index is written `+column = ?`, which SQLite then checks per row instead.
  */
-import { and, desc, eq, gte, lt, lte, type SQL, sql } from "drizzle-orm";
-import { decodeCursor, decodeIdCursor, encodeCursor } from "./cursor.ts";
+import { and, desc, eq, gte, lt, type SQL, sql } from "drizzle-orm";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
+import { decodeIdCursor, encodeCursor } from "./cursor.ts";
 import type { OpenDatabase } from "./database.ts";
-import { deliveries, events, outbox } from "./schema.ts";
+import { deliveries, eventKeys, events, outbox } from "./schema.ts";
 import type {
   DeliveryEntry,
   DeliveryFilter,
@@ -58,23 +59,29 @@ export function createSqliteQueries(reader: OpenDatabase): StoreQueries {
 
   return {
     listEvents(filter, page) {
-      const after =
-        page.cursor === undefined
-          ? undefined
-          : (decodeCursor("e", page.cursor, 2) as [number, number]);
-      const conditions = eventConditions(filter, after);
-      const rows = db
-        .select(eventSummaryColumns)
-        .from(events)
-        .where(and(...conditions))
-        .orderBy(desc(events.receivedAt), desc(events.seq))
-        .limit(page.limit + 1)
-        .all();
+      const before = page.cursor === undefined ? undefined : decodeIdCursor("e", page.cursor);
+      const { key, conditions } = eventConditions(reader, filter, before);
+      // By contact id or e-mail: walk that key's entries newest first and
+      // join each event by primary key; otherwise walk `events` itself (the
+      // primary key, or the type index, which holds the rowid).
+      const query = key
+        ? db
+            .select(eventSummaryColumns)
+            .from(eventKeys)
+            .innerJoin(events, eq(events.seq, eventKeys.eventSeq))
+            .where(and(eq(eventKeys.key, key), ...conditions(eventKeys.eventSeq)))
+            .orderBy(desc(eventKeys.eventSeq))
+        : db
+            .select(eventSummaryColumns)
+            .from(events)
+            .where(and(...conditions(events.seq)))
+            .orderBy(desc(events.seq));
+      const rows = query.limit(page.limit + 1).all();
       return toPage(
         rows,
         page.limit,
         ({ seq, ...event }) => event as EventSummary,
-        (last) => encodeCursor("e", [last.receivedAt, last.seq]),
+        (last) => encodeCursor("e", [last.seq]),
       );
     },
 
@@ -219,38 +226,41 @@ export function toPage<Row, Item>(
   };
 }
 
-/** The conditions of an event page; `after` is the cursor's `(receivedAt, seq)`. */
-function eventConditions(filter: EventFilter, after?: readonly [number, number]): SQL[] {
-  // The first of these that is given picks the index; the others are checked per row.
-  const equalities = [
-    [events.contactId, filter.contactId],
-    [events.email, filter.email],
-    [events.type, filter.type],
-  ] as const;
-  const conditions: SQL[] = [];
-  let indexChosen = false;
-  for (const [column, value] of equalities) {
-    if (value === undefined) continue;
-    conditions.push(indexChosen ? sql`+${column} = ${value}` : sql`${column} = ${value}`);
-    indexChosen = true;
-  }
-  if (filter.since !== undefined) conditions.push(gte(events.receivedAt, filter.since));
-  if (after === undefined) {
-    if (filter.until !== undefined) conditions.push(lt(events.receivedAt, filter.until));
-    return conditions;
-  }
+/**
+ * The conditions of an event page over the column that orders it (`seq`, or
+ * `event_keys.event_seq`), and the `event_keys` key to walk, if any. The
+ * time window becomes a range of `seq` (times follow `seq`; see schema.ts).
+ */
+function eventConditions(reader: OpenDatabase, filter: EventFilter, before?: number) {
+  const key =
+    filter.contactId !== undefined
+      ? `id:${filter.contactId}`
+      : filter.email !== undefined
+        ? `email:${filter.email}`
+        : null;
+  const low = filter.since === undefined ? null : findFirstSeqAt(reader, filter.since);
+  // One upper bound, the tighter: SQLite bounds its range by one of them
+  // only, and a deep page would otherwise walk from `until` to the cursor.
+  const uppers = [
+    filter.until === undefined ? null : findFirstSeqAt(reader, filter.until),
+    before ?? null,
+  ].filter((bound) => bound !== null);
+  const high = uppers.length > 0 ? Math.min(...uppers) : null;
 
-  // SQLite bounds its index range by one upper bound only, and takes `until`
-  // over the row value: a deep page would walk from `until` down to the
-  // cursor. So the tighter of the two is written as the plain bound.
-  const [receivedAt, seq] = after;
-  conditions.push(
-    filter.until !== undefined && filter.until <= receivedAt
-      ? lt(events.receivedAt, filter.until)
-      : lte(events.receivedAt, receivedAt),
-  );
-  conditions.push(sql`(${events.receivedAt}, ${events.seq}) < (${receivedAt}, ${seq})`);
-  return conditions;
+  const conditions = (order: SQLiteColumn): SQL[] => {
+    const all: SQL[] = [];
+    if (low !== null) all.push(gte(order, low));
+    if (high !== null) all.push(lt(order, high));
+    // The walk picks the index; these are checked per row.
+    if (key !== null && filter.contactId !== undefined && filter.email !== undefined) {
+      all.push(sql`+${events.email} = ${filter.email}`);
+    }
+    if (filter.type !== undefined) {
+      all.push(key === null ? eq(events.type, filter.type) : sql`+${events.type} = ${filter.type}`);
+    }
+    return all;
+  };
+  return { key, conditions };
 }
 
 function outboxConditions(filter: OutboxFilter): SQL[] {
@@ -296,11 +306,29 @@ function deliveryConditions(filter: DeliveryFilter): SQL[] {
  * boundary, which a count of the last 24 hours can bear.
  */
 function findFirstDeliveryIdSince(reader: OpenDatabase, since: number): number {
-  const at = reader.sqlite.query<{ id: number; received_at: number }, [number]>(
-    "SELECT id, received_at FROM deliveries WHERE id >= ? ORDER BY id LIMIT 1",
+  return bisectByTime(reader, "deliveries", "id", since);
+}
+
+/**
+ * The first event `seq` received at or after `at` (one past the newest when
+ * none is). Exact: the writer keeps `received_at` in `seq` order.
+ */
+function findFirstSeqAt(reader: OpenDatabase, at: number): number {
+  return bisectByTime(reader, "events", "seq", at);
+}
+
+/** Bisects the integer primary key `id` of `table` for the first row received at or after `at`. */
+function bisectByTime(
+  reader: OpenDatabase,
+  table: "events" | "deliveries",
+  id: "seq" | "id",
+  at: number,
+): number {
+  const rowAt = reader.sqlite.query<{ id: number; received_at: number }, [number]>(
+    `SELECT ${id} AS id, received_at FROM ${table} WHERE ${id} >= ? ORDER BY ${id} LIMIT 1`,
   );
   const last = reader.sqlite
-    .query<{ id: number | null }, []>("SELECT max(id) AS id FROM deliveries")
+    .query<{ id: number | null }, []>(`SELECT max(${id}) AS id FROM ${table}`)
     .get()?.id;
   if (last == null) return 0;
 
@@ -308,8 +336,8 @@ function findFirstDeliveryIdSince(reader: OpenDatabase, since: number): number {
   let high = last + 1;
   while (low < high) {
     const middle = Math.floor((low + high) / 2);
-    const row = at.get(middle);
-    if (row && row.received_at < since) low = row.id + 1;
+    const row = rowAt.get(middle);
+    if (row && row.received_at < at) low = row.id + 1;
     else high = middle;
   }
   return low;

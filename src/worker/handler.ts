@@ -26,6 +26,9 @@ export interface StoredEvent {
   readonly receivedAt: number;
   /** The payload's `createdAt` as ingest parsed it, or `null`. */
   readonly createdAt: number | null;
+  /** The contact id and e-mail as ingest extracted them, or `null`. */
+  readonly contactId: string | null;
+  readonly email: string | null;
   /** The request's `Content-Type`, or `null` for events stored before it was kept. */
   readonly contentType: string | null;
   /** The request body exactly as received. */

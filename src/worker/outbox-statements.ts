@@ -51,6 +51,8 @@ interface EventRecord {
   type: string;
   received_at: number;
   created_at: number | null;
+  contact_id: string | null;
+  email: string | null;
   content_type: string | null;
   raw_body: Uint8Array;
 }
@@ -69,7 +71,7 @@ export function prepareOutboxStatements(sqlite: Database): OutboxStatements {
   RETURNING id, event_seq, attempts`,
   );
   const loadEvent = sqlite.prepare<EventRecord, [number]>(
-    `SELECT seq, event_id, type, received_at, created_at, content_type, raw_body
+    `SELECT seq, event_id, type, received_at, created_at, contact_id, email, content_type, raw_body
        FROM events WHERE seq = ?`,
   );
   const fence = "WHERE id = ?1 AND state = 'processing' AND attempts = ?2";
@@ -116,6 +118,8 @@ export function prepareOutboxStatements(sqlite: Database): OutboxStatements {
         type: row.type,
         receivedAt: row.received_at,
         createdAt: row.created_at,
+        contactId: row.contact_id,
+        email: row.email,
         contentType: row.content_type,
         rawBody: row.raw_body,
       };

@@ -29,6 +29,11 @@
  * - **Idempotent.** An event already in the subscriber's history is not
  *   applied again ("already applied").
  * - Unknown event types are skipped ("skipped: unknown type").
+ *
+ * Every event, skipped or not, also gets its `event_keys` rows (its contact
+ * id and e-mail as ingest extracted them), which the query API's event
+ * filters walk: kept here, in the worker's large transactions, rather than
+ * as indexes on `events`, which ingest would pay for in every commit.
  */
 import type { Database } from "bun:sqlite";
 import { type DatabaseHandler, permanent, type StoredEvent, success } from "../handler.ts";
@@ -122,10 +127,16 @@ export function createSubscribersHandler(sqlite: Database): DatabaseHandler {
      ON CONFLICT DO NOTHING`,
   );
 
+  const insertEventKey = sqlite.prepare<never, [string, number]>(
+    "INSERT INTO event_keys (key, event_seq) VALUES (?, ?) ON CONFLICT DO NOTHING",
+  );
+
   return {
     kind: "database",
     name: SUBSCRIBERS_HANDLER,
     apply(event, at) {
+      if (event.contactId !== null) insertEventKey.run(`id:${event.contactId}`, event.seq);
+      if (event.email !== null) insertEventKey.run(`email:${event.email}`, event.seq);
       if (!KNOWN_TYPES.has(event.type)) return success("skipped: unknown type");
       const change = readSubscriberChange(event.rawBody);
       if (!change) return permanent("the stored body is not a JSON object");
