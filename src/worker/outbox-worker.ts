@@ -41,7 +41,8 @@
  * backlog never hold back another's rows, and a failing row never holds
  * back the rows after it. The loop yields a turn (setImmediate) between
  * iterations, so that ingest commits, which acknowledge requests, wait at
- * most one short iteration. With nothing to do it sleeps until the next
+ * most one short iteration; while events arrive it rests between batches,
+ * taking at most a quarter of the writer thread (batch-size.ts). With nothing to do it sleeps until the next
  * row is due, a new event wakes it (`eventsCommitted`), or WORKER_POLL_MS
  * passes, whichever comes first.
  *
@@ -151,6 +152,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   let loopDone: Promise<void> = Promise.resolve();
   let woken = false;
   let wakeUp: (() => void) | null = null;
+  let restEnd: (() => void) | null = null;
 
   async function loop(): Promise<void> {
     log.info({ handlers: [...handlersByName.keys()], pollMs: settings.pollMs }, "worker started");
@@ -158,10 +160,12 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     await yieldTurn();
     while (running) {
       woken = false;
+      const startedAt = clock.now();
       const work = iterateSafely("claim");
       if (!running) break;
       if (work > 0) {
-        await yieldTurn();
+        const restMs = batchSizer.restAfter(clock.now() - startedAt, clock.now());
+        await (restMs > 0 ? rest(restMs) : yieldTurn());
         continue;
       }
       await sleep(work < 0 ? settings.pollMs : untilNextDue());
@@ -332,6 +336,21 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     });
   }
 
+  /** Waits `ms` whatever wakes the worker meanwhile (a stop still ends it). */
+  function rest(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const cancel = clock.setTimer(() => {
+        restEnd = null;
+        resolve();
+      }, ms);
+      restEnd = () => {
+        cancel();
+        restEnd = null;
+        resolve();
+      };
+    });
+  }
+
   function wake(): void {
     woken = true;
     wakeUp?.();
@@ -342,6 +361,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     stopping = true;
     running = false;
     wake();
+    restEnd?.();
     await loopDone;
 
     if (attempts.size > 0) {

@@ -357,6 +357,42 @@ describe("batch size", () => {
     expect(await worker.runOnce()).toBe(40);
   });
 
+  it("rests three times as long as a batch took while events are arriving", async () => {
+    world.store(events(200));
+    const worker = world.worker({
+      handlers: [slowSubscribers(0.25)],
+      env: { WORKER_BATCH_SIZE: "20" },
+    });
+    const doneRows = () => world.outbox().filter((row) => row.state === "done").length;
+    worker.eventsCommitted();
+    worker.start();
+
+    // 20 rows at 0.25 ms: a 5 ms batch, so a 15 ms rest (a quarter of the thread).
+    await until(() => doneRows() === 20);
+    worker.wake();
+    await turns(20);
+    expect(doneRows()).toBe(20);
+    world.clock.advance(14);
+    await turns(20);
+    expect(doneRows()).toBe(20);
+
+    world.clock.advance(1);
+    await until(() => doneRows() === 40);
+    await worker.stop();
+  });
+
+  it("does not rest between batches when ingest is quiet", async () => {
+    world.store(events(60));
+    const worker = world.worker({
+      handlers: [slowSubscribers(0.25)],
+      env: { WORKER_BATCH_SIZE: "20" },
+    });
+    worker.start();
+
+    await until(() => world.outbox().every((row) => row.state === "done"));
+    await worker.stop();
+  });
+
   it("never cuts a busy batch below 16 rows", async () => {
     world.store(events(100));
     const worker = world.worker({
