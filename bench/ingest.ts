@@ -10,7 +10,6 @@
  * --compare DIR (repeatable: also run the service from another checkout,
  * e.g. a git worktree of an earlier commit, in the same alternation).
  */
-import { Database } from "bun:sqlite";
 import { writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
@@ -20,11 +19,13 @@ import {
   bareSpec,
   freePort,
   type RunningServer,
+  removeServerFiles,
   type ServerSpec,
   serviceSpec,
   startServer,
   withPeakRss,
 } from "./lib/servers.ts";
+import { checkServiceStored } from "./lib/stored-check.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -112,6 +113,7 @@ for (const server of servers.values()) await server.stop();
 
 const bare = samples.get(targets[0] as Target) as Sample[];
 const rows = targets.map((target) => summarize(target, samples.get(target) as Sample[], bare));
+for (const target of targets) removeServerFiles(target.spec);
 console.log(
   `\n${"configuration".padEnd(28)} ${"req/s".padStart(8)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ` +
     `${"RSS MiB".padStart(8)} ${"vs bare".padStart(8)}  stored check`,
@@ -145,36 +147,16 @@ function summarize(target: Target, runs: Sample[], baseline: Sample[]) {
     ok,
     failed,
     storedCheck: target.databasePath
-      ? checkStored(
-          target.databasePath,
+      ? checkServiceStored(target.databasePath, {
           ok,
           failed,
-          runs.some((run) => run.wrapped),
-        )
+          // At most one request per connection and run answered after wrk stopped reading.
+          unseenAllowance: connections * rounds,
+          wrapped: runs.some((run) => run.wrapped),
+          missing: 0,
+        }).text
       : "-",
   };
-}
-
-/**
- * Every 2xx the client saw must be a stored event. The server may have stored
- * a few more than the client counted: requests in flight when the generator
- * stopped were stored and answered to a closed socket. Those answers are in
- * the server's delivery log, so stored events must equal its 200s exactly.
- */
-function checkStored(path: string, clientOk: number, failed: number, wrapped: boolean): string {
-  const db = new Database(path, { readonly: true });
-  const stored = (db.query("SELECT count(*) AS n FROM events").get() as { n: number }).n;
-  const answered = (
-    db.query("SELECT count(*) AS n FROM deliveries WHERE outcome = 'accepted'").get() as {
-      n: number;
-    }
-  ).n;
-  db.close();
-
-  const tail = stored - clientOk;
-  const ok =
-    stored === answered && tail >= 0 && tail <= connections * rounds && failed === 0 && !wrapped;
-  return `${ok ? "ok" : "FAIL"}: ${stored} stored, ${answered} accepted answers sent, ${clientOk} 2xx seen, ${failed} failed${wrapped ? ", requests wrapped" : ""}`;
 }
 
 function median(values: number[]): number {
