@@ -13,7 +13,7 @@
  */
 import { Database } from "bun:sqlite";
 import { expect, it } from "bun:test";
-import { closeSync, openSync, readSync, statSync } from "node:fs";
+import { closeSync, openSync, readSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { startLoad } from "../support/load.ts";
 import { postEvent, startService, tempDir } from "../support/process.ts";
@@ -39,7 +39,8 @@ function walCheckpointSequence(walPath: string): number {
 }
 
 it("keeps answering while a reader holds a snapshot; the WAL grows, and is checkpointed after release", async () => {
-  const databasePath = join(tempDir(), "maildesk.db");
+  const dir = tempDir();
+  const databasePath = join(dir, "maildesk.db");
   const walPath = `${databasePath}-wal`;
   const service = await startService({
     WEBHOOK_VERIFIERS: "none",
@@ -94,4 +95,5 @@ it("keeps answering while a reader holds a snapshot; the WAL grows, and is check
     snapshot.n + EVENTS_WHILE_HELD,
   );
   db.close();
+  rmSync(dir, { recursive: true, force: true });
 }, 90_000);

@@ -8,6 +8,7 @@
  */
 import { Database } from "bun:sqlite";
 import { expect, it } from "bun:test";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { ALWAYS_ON_HANDLERS } from "../../src/store/sqlite-store.ts";
 import { startLoad } from "../support/load.ts";
@@ -33,7 +34,8 @@ async function expectOutboxSettled(_service: ServiceProcess, databasePath: strin
 }
 
 it("keeps every acknowledged event exactly once, with its outbox rows, across three SIGKILLs under load", async () => {
-  const databasePath = join(tempDir(), "maildesk.db");
+  const dir = tempDir();
+  const databasePath = join(dir, "maildesk.db");
   const env = { WEBHOOK_VERIFIERS: "none", DATABASE_URL: databasePath, LOG_LEVEL: "warn" };
   const acknowledged: string[] = [];
 
@@ -82,6 +84,7 @@ it("keeps every acknowledged event exactly once, with its outbox rows, across th
     )
     .get();
   db.close();
+  rmSync(dir, { recursive: true, force: true });
 
   expect(acknowledged.length).toBeGreaterThanOrEqual(CYCLES * ACKNOWLEDGED_BEFORE_KILL);
   expect(lost).toEqual([]);
