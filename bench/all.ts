@@ -33,7 +33,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { renderChart } from "./lib/chart.ts";
 import { defaultGenerator, type Generator, type LoadResult, runLoad } from "./lib/load.ts";
-import { describeMachine } from "./lib/machine.ts";
+import { describeMachine, readLoadAverage } from "./lib/machine.ts";
 import { type OpenLoopResult, runOpenLoop } from "./lib/open-loop.ts";
 import { prepareRequests, type Signer } from "./lib/requests.ts";
 import {
@@ -179,6 +179,7 @@ console.log(
 
 const peer = targets.find((t) => t.kind === "peer");
 if (peer) peer.unavailable = installPeer() ?? undefined;
+const loadAverageAtStart = readLoadAverage();
 
 for (const t of targets) {
   if (t.unavailable) continue;
@@ -232,11 +233,19 @@ const bare = targets.find((t) => t.kind === "bare" && t.server);
 const peerRunning = peer?.server ? peer : undefined;
 const configurations = targets.map((t) => summarize(t));
 const goals = evaluateGoals(configurations);
-const machine = describeMachine();
+const machine = {
+  ...describeMachine(),
+  // Before any server started; at the end it would show this run's own load.
+  loadAverage1mAtStart: loadAverageAtStart,
+};
 const command = `bun run bench${process.argv.length > 2 ? ` ${process.argv.slice(2).join(" ")}` : ""}`;
 
 printTable(configurations);
 printGoals(goals);
+console.log(
+  `\nload average (1 min) before the run: ${loadAverageAtStart} on ${machine.cores} cores ` +
+    "(well above 0: something else competed with the servers and the generators)",
+);
 
 writeFileSync(
   args.json as string,

@@ -3,7 +3,7 @@
  * machine are not comparable, and this says which one it was.
  */
 import { readFileSync } from "node:fs";
-import { cpus, release, totalmem } from "node:os";
+import { cpus, loadavg, release, totalmem } from "node:os";
 
 export interface MachineInfo {
   readonly cpuModel: string;
@@ -15,6 +15,15 @@ export interface MachineInfo {
   readonly wrk: string | null;
   readonly gitCommit: string | null;
   readonly date: string;
+}
+
+/**
+ * The 1-minute load average, as a hint of what else ran: on an idle 2-core
+ * machine it is near 0 before a run; near the core count, something else
+ * competed for the CPU and the numbers understate the machine.
+ */
+export function readLoadAverage(): number {
+  return Math.round((loadavg()[0] ?? 0) * 100) / 100;
 }
 
 /** Reads the machine's description now. */
