@@ -54,7 +54,9 @@ export function renderChart(input: ChartInput): string {
 
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" ` +
-      `viewBox="0 0 ${WIDTH} ${height}" font-family="${FONT}" font-size="13">`,
+      `viewBox="0 0 ${WIDTH} ${height}" font-family="${FONT}" font-size="13" role="img">`,
+    // The accessible name, and the tooltip in a browser.
+    `<title>${escapeXml(`${input.title}: ${describeRows(input)}`)}</title>`,
     `<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`,
     text(20, 30, input.title, { size: 18, weight: "bold" }),
     ...input.subtitle.map((line, i) => text(20, 52 + i * 17, line, { size: 12, fill: "#5f6368" })),
@@ -80,6 +82,17 @@ export function renderChart(input: ChartInput): string {
   });
   parts.push("</svg>");
   return `${parts.join("\n")}\n`;
+}
+
+/** The chart in words, for its `<title>`. */
+function describeRows(input: ChartInput): string {
+  return input.rows
+    .map((row) =>
+      row.unavailable || row.requestsPerSecond === undefined
+        ? `${row.name} unavailable`
+        : `${row.name} ${format(row.requestsPerSecond)} req/s, p99 ${formatMs(row.openLoopP99Ms ?? 0)}`,
+    )
+    .join("; ");
 }
 
 function throughputPanel(input: ChartInput, x0: number, axisY: number): string[] {
