@@ -242,9 +242,13 @@ const command = `bun run bench${process.argv.length > 2 ? ` ${process.argv.slice
 
 printTable(configurations);
 printGoals(goals);
+/** A load average before the run above this means something else was running. */
+const BUSY_LOAD_AVERAGE = 0.5;
 console.log(
-  `\nload average (1 min) before the run: ${loadAverageAtStart} on ${machine.cores} cores ` +
-    "(well above 0: something else competed with the servers and the generators)",
+  `\nload average (1 min) before the run: ${loadAverageAtStart} on ${machine.cores} cores` +
+    (loadAverageAtStart > BUSY_LOAD_AVERAGE
+      ? ": something else was running; the numbers may understate this machine"
+      : ""),
 );
 
 writeFileSync(
