@@ -35,6 +35,15 @@ import { renderChart } from "./lib/chart.ts";
 import { defaultGenerator, type Generator, type LoadResult, runLoad } from "./lib/load.ts";
 import { describeMachine, readLoadAverage } from "./lib/machine.ts";
 import { type OpenLoopResult, runOpenLoop } from "./lib/open-loop.ts";
+import {
+  evaluateGoals,
+  GOALS,
+  type Kind,
+  median,
+  printGoals,
+  printTable,
+  summarizeConfiguration,
+} from "./lib/report.ts";
 import { prepareRequests, type Signer } from "./lib/requests.ts";
 import {
   bareSpec,
@@ -84,18 +93,6 @@ const only = args.only?.flatMap((names) => names.split(",").map((name) => name.t
 const PREPARED_PER_SECOND = 80_000;
 const WARM_UP_SECONDS = 2;
 const WEBHOOK_PATH = "/webhooks/maildesk";
-
-/** The goals this service is measured against. */
-const GOALS = {
-  timesPeer: 8,
-  shareOfBare: 0.5,
-  openLoopP99Ms: 10,
-  goalRatePerSecond: 2000,
-  // 150 MB, in MiB as the RSS is reported.
-  rssMiB: 150e6 / 2 ** 20,
-} as const;
-
-type Kind = "bare" | "peer" | "service";
 
 interface Target {
   /** The name for `--only`. */
@@ -231,8 +228,22 @@ for (const t of targets) removeServerFiles(t.spec);
 
 const bare = targets.find((t) => t.kind === "bare" && t.server);
 const peerRunning = peer?.server ? peer : undefined;
-const configurations = targets.map((t) => summarize(t));
-const goals = evaluateGoals(configurations);
+const configurations = targets.map((t) =>
+  summarizeConfiguration(
+    {
+      key: t.key,
+      name: t.spec.name,
+      kind: t.kind,
+      unavailable: t.server ? null : (t.unavailable ?? "did not start"),
+      closed: t.closed,
+      open: t.open,
+      peakRssMiB: t.peakRssMiB,
+      storedCheck: checks.get(t) ?? null,
+    },
+    { bare: bare?.closed, peer: peerRunning?.closed, ratePerSecond },
+  ),
+);
+const goals = evaluateGoals(configurations, ratePerSecond);
 const machine = {
   ...describeMachine(),
   // Before any server started; at the end it would show this run's own load.
@@ -240,7 +251,7 @@ const machine = {
 };
 const command = `bun run bench${process.argv.length > 2 ? ` ${process.argv.slice(2).join(" ")}` : ""}`;
 
-printTable(configurations);
+printTable(configurations, ratePerSecond);
 printGoals(goals);
 /** A load average before the run above this means something else was running. */
 const BUSY_LOAD_AVERAGE = 0.5;
@@ -362,171 +373,6 @@ async function openLoopRun(t: Target): Promise<OpenLoopResult> {
   return result;
 }
 
-function summarize(t: Target) {
-  const base = { key: t.key, name: t.spec.name, kind: t.kind };
-  if (!t.server) {
-    return {
-      ...base,
-      unavailable: t.unavailable ?? "did not start",
-      closedLoop: null,
-      openLoop: null,
-      peakRssMiB: null,
-      ratioToBare: null,
-      ratioToPeer: null,
-      storedCheck: null,
-    };
-  }
-  return {
-    ...base,
-    unavailable: null,
-    closedLoop: {
-      requestsPerSecond: median(t.closed.map((r) => r.requestsPerSecond)),
-      p50Ms: median(t.closed.map((r) => r.p50Ms)),
-      p99Ms: median(t.closed.map((r) => r.p99Ms)),
-      maxMs: Math.max(...t.closed.map((r) => r.maxMs)),
-      rounds: t.closed.map(({ requestsPerSecond, p50Ms, p99Ms, maxMs, ok, failed }) => ({
-        requestsPerSecond,
-        p50Ms,
-        p99Ms,
-        maxMs,
-        ok,
-        failed,
-      })),
-    },
-    openLoop: {
-      ratePerSecond,
-      achievedPerSecond: median(t.open.map((r) => r.achievedPerSecond)),
-      p50Ms: median(t.open.map((r) => r.p50Ms)),
-      p99Ms: median(t.open.map((r) => r.p99Ms)),
-      p99MsWorstRound: Math.max(...t.open.map((r) => r.p99Ms)),
-      maxMs: Math.max(...t.open.map((r) => r.maxMs)),
-      generatorLagP99Ms: Math.max(...t.open.map((r) => r.lagP99Ms)),
-      rounds: t.open.map((r) => ({
-        achievedPerSecond: r.achievedPerSecond,
-        p50Ms: r.p50Ms,
-        p99Ms: r.p99Ms,
-        p999Ms: r.p999Ms,
-        maxMs: r.maxMs,
-        ok: r.ok,
-        failed: r.non2xx + r.errors + r.timeouts,
-      })),
-    },
-    peakRssMiB: t.peakRssMiB,
-    ratioToBare: bare ? ratioPerRound(t, bare) : null,
-    ratioToPeer: peerRunning ? ratioPerRound(t, peerRunning) : null,
-    storedCheck: checks.get(t) ?? null,
-  };
-}
-
-type Configuration = ReturnType<typeof summarize>;
-
-/** The median over rounds of this round's req/s over the other's in the same round. */
-function ratioPerRound(t: Target, baseline: Target): number {
-  return median(
-    t.closed.map(
-      (run, i) => run.requestsPerSecond / (baseline.closed[i] as LoadResult).requestsPerSecond,
-    ),
-  );
-}
-
-interface Goal {
-  readonly configuration: string;
-  readonly goal: string;
-  readonly measured: string;
-  readonly verdict: "PASS" | "MISS" | "n/a";
-}
-
-function evaluateGoals(rows: Configuration[]): Goal[] {
-  const goals: Goal[] = [];
-  for (const row of rows) {
-    if (row.kind !== "service") continue;
-    const add = (goal: string, measured: string, pass: boolean | null) =>
-      goals.push({
-        configuration: row.name,
-        goal,
-        measured,
-        verdict: pass === null ? "n/a" : pass ? "PASS" : "MISS",
-      });
-    if (!row.closedLoop || !row.openLoop) {
-      add("all goals", `unavailable (${row.unavailable})`, null);
-      continue;
-    }
-    add(
-      `≥ ${GOALS.timesPeer}× the Express peer's req/s at the same durability`,
-      row.ratioToPeer === null ? "peer not run" : `${fmt(row.ratioToPeer, 1)}×`,
-      row.ratioToPeer === null ? null : row.ratioToPeer >= GOALS.timesPeer,
-    );
-    add(
-      `≥ ${GOALS.shareOfBare * 100}% of the bare Bun.serve ceiling`,
-      row.ratioToBare === null ? "bare not run" : `${fmt(row.ratioToBare * 100, 0)}%`,
-      row.ratioToBare === null ? null : row.ratioToBare >= GOALS.shareOfBare,
-    );
-    const atGoalRate = ratePerSecond === GOALS.goalRatePerSecond;
-    add(
-      `p99 < ${GOALS.openLoopP99Ms} ms at ${fmt(GOALS.goalRatePerSecond, 0)} req/s open loop`,
-      `${fmt(row.openLoop.p99Ms, 2)} ms (median of rounds; worst ${fmt(row.openLoop.p99MsWorstRound, 2)} ms)` +
-        (atGoalRate ? "" : ` at ${ratePerSecond} req/s`),
-      atGoalRate ? row.openLoop.p99Ms < GOALS.openLoopP99Ms : null,
-    );
-    add(
-      "peak RSS < 150 MB (143 MiB) under load",
-      `${fmt(row.peakRssMiB, 0)} MiB`,
-      row.peakRssMiB < GOALS.rssMiB,
-    );
-  }
-  return goals;
-}
-
-function printTable(rows: Configuration[]): void {
-  const header = [
-    "configuration".padEnd(28),
-    "req/s".padStart(8),
-    "p50 ms".padStart(7),
-    "p99 ms".padStart(7),
-    "max ms".padStart(7),
-    `@${ratePerSecond}/s p50`.padStart(12),
-    "p99".padStart(7),
-    "max".padStart(7),
-    "RSS MiB".padStart(8),
-    "vs bare".padStart(8),
-    "vs peer".padStart(8),
-    "  stored check",
-  ];
-  console.log(`\n${header.join(" ")}`);
-  for (const row of rows) {
-    if (!row.closedLoop || !row.openLoop) {
-      console.log(`${row.name.padEnd(28)} unavailable (${row.unavailable})`);
-      continue;
-    }
-    console.log(
-      [
-        row.name.padEnd(28),
-        fmt(row.closedLoop.requestsPerSecond, 0).padStart(8),
-        fmt(row.closedLoop.p50Ms, 2).padStart(7),
-        fmt(row.closedLoop.p99Ms, 2).padStart(7),
-        fmt(row.closedLoop.maxMs, 1).padStart(7),
-        fmt(row.openLoop.p50Ms, 2).padStart(12),
-        fmt(row.openLoop.p99Ms, 2).padStart(7),
-        fmt(row.openLoop.maxMs, 1).padStart(7),
-        fmt(row.peakRssMiB ?? 0, 0).padStart(8),
-        (row.ratioToBare === null ? "-" : `${fmt(row.ratioToBare * 100, 0)}%`).padStart(8),
-        (row.ratioToPeer === null ? "-" : `${fmt(row.ratioToPeer, 1)}×`).padStart(8),
-        `  ${row.storedCheck?.text ?? "-"}`,
-      ].join(" "),
-    );
-  }
-}
-
-function printGoals(goals: Goal[]): void {
-  if (goals.length === 0) return;
-  console.log("\ngoals");
-  for (const goal of goals) {
-    console.log(
-      `  ${goal.verdict.padEnd(4)}  ${goal.configuration.padEnd(26)} ${goal.goal}: ${goal.measured}`,
-    );
-  }
-}
-
 /**
  * Installs the peer's locked dependencies when they are missing (a fresh
  * clone); better-sqlite3 builds from source, about a minute. Returns why the
@@ -550,14 +396,6 @@ function installPeer(): string | null {
 function rotate<T>(items: readonly T[], by: number): T[] {
   const shift = items.length === 0 ? 0 : by % items.length;
   return [...items.slice(shift), ...items.slice(0, shift)];
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 function fmt(value: number, digits: number): string {

@@ -12,8 +12,8 @@ import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { join } from "node:path";
 import fc from "fast-check";
+import { expectedAnswer } from "../support/expected-answer.ts";
 import {
-  expectedAnswer,
   type HostileRequest,
   hostileRequest,
   renderBody,
@@ -107,7 +107,12 @@ describe("hostile input through the in-process app", () => {
       fc.asyncProperty(hostileRequest, async (request) => {
         sequence++;
         const bytes = renderBody(request.body, `h${sequence}-`);
-        const expected = expectedAnswer(bytes, request.contentType, request.path);
+        const expected = expectedAnswer(
+          bytes,
+          request.contentType,
+          request.path,
+          TEST_MAX_BODY_BYTES,
+        );
         const headers = headersOf(request, `prop-${sequence}`);
         const before = totals();
 
@@ -173,7 +178,12 @@ describe("hostile input over a real socket", () => {
       fc.asyncProperty(hostileRequest, async (request) => {
         sequence++;
         const bytes = renderBody(request.body, `r${sequence}-`);
-        const expected = expectedAnswer(bytes, request.contentType, request.path);
+        const expected = expectedAnswer(
+          bytes,
+          request.contentType,
+          request.path,
+          TEST_MAX_BODY_BYTES,
+        );
 
         const response = await fetch(`${service.url}${request.path}`, {
           method: "POST",
