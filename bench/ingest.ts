@@ -1,29 +1,3 @@
-/**
- * `bun run bench:ingest`: throughput and latency of the webhook endpoint
- * against a bare `Bun.serve` ceiling, loaded in turn by the same generator
- * with the same prepared requests (unique eventIds), alternating several
- * rounds so that drift on a shared machine hits all alike. Then checks that
- * every 2xx answer corresponds to a stored event.
- *
- * Beside the bare server and the service with `WEBHOOK_VERIFIERS=none`, the
- * service runs once per verifier, with requests signed when they are
- * prepared (through the same signer as `bun run send`), so that the
- * generator only replays bytes; the summary gives each one's throughput as a
- * share of `none`'s, round by round, and the server's CPU time per request,
- * which other load on a shared machine disturbs less than throughput. The
- * service targets run in an order rotated each round, after a `sync`, so
- * that none of them is favoured by its place (say, right after the bare
- * server, which leaves no writeback behind).
- *
- * Options: --rounds N (3), --duration S (5), --connections N (64),
- * --generator wrk|autocannon (wrk when installed), --json FILE,
- * --verifiers LIST (comma-separated, of url-secret, basic, ip, hmac,
- * hmac-github, hmac-stripe; all by default, `none` for none of them: the bare
- * server and `none` always run), --compare DIR (repeatable: also run the
- * service from another checkout, e.g. a git worktree of an earlier commit, in
- * the same alternation).
- */
-import { Database } from "bun:sqlite";
 import { rmSync, writeFileSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import { parseArgs } from "node:util";
@@ -35,11 +9,13 @@ import {
   bareSpec,
   freePort,
   type RunningServer,
+  removeServerFiles,
   type ServerSpec,
   serviceSpec,
   startServer,
   withPeakRss,
 } from "./lib/servers.ts";
+import { checkServiceStored } from "./lib/stored-check.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -218,6 +194,7 @@ const none = samples.get(noneTarget) as Sample[];
 const rows = targets.map((target) =>
   summarize(target, samples.get(target) as Sample[], bare, none),
 );
+for (const target of targets) removeServerFiles(target.spec);
 console.log(
   `\n${"configuration".padEnd(NAME_WIDTH)} ${"req/s".padStart(8)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ` +
     `${"RSS MiB".padStart(8)} ${"µs CPU".padStart(7)} ${"vs bare".padStart(8)} ${"vs none".padStart(8)}  stored check`,
@@ -271,36 +248,16 @@ function summarize(target: Target, runs: Sample[], baseline: Sample[], none: Sam
     ok,
     failed,
     storedCheck: target.databasePath
-      ? checkStored(
-          target.databasePath,
+      ? checkServiceStored(target.databasePath, {
           ok,
           failed,
-          runs.some((run) => run.wrapped),
-        )
+          // At most one request per connection and run answered after wrk stopped reading.
+          unseenAllowance: connections * rounds,
+          wrapped: runs.some((run) => run.wrapped),
+          missing: 0,
+        }).text
       : "-",
   };
-}
-
-/**
- * Every 2xx the client saw must be a stored event. The server may have stored
- * a few more than the client counted: requests in flight when the generator
- * stopped were stored and answered to a closed socket. Those answers are in
- * the server's delivery log, so stored events must equal its 200s exactly.
- */
-function checkStored(path: string, clientOk: number, failed: number, wrapped: boolean): string {
-  const db = new Database(path, { readonly: true });
-  const stored = (db.query("SELECT count(*) AS n FROM events").get() as { n: number }).n;
-  const answered = (
-    db.query("SELECT count(*) AS n FROM deliveries WHERE outcome = 'accepted'").get() as {
-      n: number;
-    }
-  ).n;
-  db.close();
-
-  const tail = stored - clientOk;
-  const ok =
-    stored === answered && tail >= 0 && tail <= connections * rounds && failed === 0 && !wrapped;
-  return `${ok ? "ok" : "FAIL"}: ${stored} stored, ${answered} accepted answers sent, ${clientOk} 2xx seen, ${failed} failed${wrapped ? ", requests wrapped" : ""}`;
 }
 
 function median(values: number[]): number {

@@ -5,11 +5,11 @@
  * small machine. Otherwise autocannon (a dev dependency) runs in-process.
  * Both replay the same prepared requests, each once.
  */
-import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
-import type { PreparedRequest } from "./requests.ts";
+import { type PreparedRequest, writeRequestFile } from "./requests.ts";
 
 export type Generator = "wrk" | "autocannon";
 
@@ -56,16 +56,8 @@ const REPLAY_SCRIPT = join(import.meta.dir, "replay.lua");
 const REQUEST_FILE_DIR = existsSync("/dev/shm") ? "/dev/shm" : tmpdir();
 
 async function runWrk(options: LoadOptions): Promise<LoadResult> {
-  // One request per line: path, headers and body separated by ASCII record
-  // and unit separators, which JSON bodies and header values never contain.
   const file = join(REQUEST_FILE_DIR, `maildesk-bench-${process.pid}-${Date.now()}.txt`);
-  const lines = options.requests.map(
-    (r) =>
-      `${r.path}\x1e${Object.entries(r.headers)
-        .map(([name, value]) => `${name}: ${value}`)
-        .join("\x1f")}\x1e${r.body}`,
-  );
-  writeFileSync(file, `${lines.join("\n")}\n`);
+  writeRequestFile(file, options.requests);
 
   try {
     const child = Bun.spawn(

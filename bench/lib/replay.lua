@@ -1,4 +1,4 @@
--- Replays prepared requests in order, each once (see load.ts for the file
+-- Replays prepared requests in order, each once (see requests.ts for the file
 -- format), and prints a JSON summary line when done. Non-2xx answers are
 -- counted by wrk itself (errors.status), which keeps Lua off the response path.
 local requests = {}

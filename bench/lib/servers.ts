@@ -2,7 +2,7 @@
  * Starts and stops the servers under test as child processes, and samples
  * their resident memory while they are loaded.
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -28,7 +28,25 @@ export interface ServerSpec {
   readonly env: Record<string, string>;
   /** A GET path that answers once the server is ready. */
   readonly readyPath: string;
+  /** The SQLite file it writes, if any. */
+  readonly databasePath?: string;
+  /** A temporary folder of its own, removed by `removeServerFiles`. */
+  readonly dir?: string;
 }
+
+/** A server that did not come up; `message` says why ("exited: …"). */
+export class ServerUnavailableError extends Error {
+  override name = "ServerUnavailableError";
+}
+
+/** How long a server may take to answer its ready path. */
+const READY_TIMEOUT_MS = 15_000;
+
+/** How long a server may take to stop after SIGTERM before it is killed. */
+const STOP_TIMEOUT_MS = 30_000;
+
+/** The last lines a server wrote to stderr are kept for a failed start. */
+const STDERR_TAIL_CHARS = 2000;
 
 /** A free TCP port on the loopback interface. */
 export function freePort(): number {
@@ -60,21 +78,50 @@ export function serviceSpec(
   checkout = ROOT,
 ): ServerSpec {
   const dir = mkdtempSync(join(tmpdir(), "maildesk-bench-"));
+  const databasePath = join(dir, "maildesk.db");
   return {
     name,
     command: [process.execPath, join(checkout, "src", "main.ts"), "serve"],
     env: {
       PORT: String(port),
       HOST: "127.0.0.1",
-      DATABASE_URL: join(dir, "maildesk.db"),
+      DATABASE_URL: databasePath,
       LOG_LEVEL: "warn",
       ...env,
     },
     readyPath: "/readyz",
+    databasePath,
+    dir,
   };
 }
 
-/** Starts a server and waits until it answers. */
+/** The folder of the Express peer (its own package.json and lock file). */
+export const PEER_EXPRESS_DIR = join(ROOT, "bench", "peer-express");
+
+/** The Express 5 + better-sqlite3 peer on Node.js, on a fresh database. */
+export function peerExpressSpec(port: number): ServerSpec {
+  const dir = mkdtempSync(join(tmpdir(), "maildesk-bench-peer-"));
+  const databasePath = join(dir, "peer.db");
+  return {
+    name: "Express 5 + better-sqlite3",
+    command: ["node", join(PEER_EXPRESS_DIR, "server.js")],
+    env: { PORT: String(port), DATABASE_PATH: databasePath, NODE_ENV: "production" },
+    readyPath: "/healthz",
+    databasePath,
+    dir,
+  };
+}
+
+/** Removes the temporary folder of a spec (its database), once it is stopped. */
+export function removeServerFiles(spec: ServerSpec): void {
+  if (spec.dir) rmSync(spec.dir, { recursive: true, force: true });
+}
+
+/**
+ * Starts a server and waits until it answers. Throws `ServerUnavailableError`
+ * when it exits first (the message carries its exit code and the last line
+ * it wrote to stderr) or does not answer in time.
+ */
 export async function startServer(spec: ServerSpec): Promise<RunningServer> {
   const port = spec.env.PORT;
   const baseUrl = `http://127.0.0.1:${port}`;
@@ -82,19 +129,30 @@ export async function startServer(spec: ServerSpec): Promise<RunningServer> {
     env: { ...process.env, ...spec.env },
     cwd: tmpdir(),
     stdout: "ignore",
-    stderr: "inherit",
+    stderr: "pipe",
   });
+  const stderr = { tail: "", ready: false };
+  const copied = copyStderr(child.stderr, spec.name, stderr);
 
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${spec.name} exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(`${baseUrl}${spec.readyPath}`)).ok) break;
-    } catch {
-      // not listening yet
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    if (child.exitCode !== null) {
+      await copied;
+      const lastLine = stderr.tail.trim().split("\n").pop() ?? "";
+      throw new ServerUnavailableError(`exited: code ${child.exitCode}: ${lastLine}`);
     }
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new ServerUnavailableError(`not ready after ${READY_TIMEOUT_MS / 1000} s`);
+    }
+    const ready = await fetch(`${baseUrl}${spec.readyPath}`).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (ready) break;
     await Bun.sleep(50);
   }
+  stderr.ready = true;
 
   let isStopping = false;
   void child.exited.then((code) => {
@@ -112,7 +170,9 @@ export async function startServer(spec: ServerSpec): Promise<RunningServer> {
     async stop() {
       isStopping = true;
       child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
       await child.exited;
+      clearTimeout(timer);
     },
   };
 }
@@ -129,6 +189,23 @@ function readCpuSeconds(pid: number): number {
     return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
   } catch {
     return 0;
+  }
+}
+
+/**
+ * Keeps the tail of a server's stderr for a failed start, and once it runs,
+ * passes what it writes on to ours, so that a crash under load is seen.
+ */
+async function copyStderr(
+  stream: ReadableStream<Uint8Array>,
+  name: string,
+  state: { tail: string; ready: boolean },
+): Promise<void> {
+  const decoder = new TextDecoder();
+  for await (const chunk of stream) {
+    const text = decoder.decode(chunk, { stream: true });
+    state.tail = (state.tail + text).slice(-STDERR_TAIL_CHARS);
+    if (state.ready) process.stderr.write(`[${name}] ${text}`);
   }
 }
 

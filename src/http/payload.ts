@@ -92,6 +92,16 @@ export function parseEventPayload(body: Uint8Array): ExtractedFields {
         : `${field} must be a non-empty string.`;
     throw new RequestError(400, "invalid_payload", message);
   }
+  // JSON may escape a lone surrogate ("\ud800"): such a string has no UTF-8
+  // form, SQLite would store U+FFFD instead, and two different ids would
+  // become one. The eventId is the identity of an event, so it must be exact.
+  if (!(payload as { eventId: string }).eventId.isWellFormed()) {
+    throw new RequestError(
+      400,
+      "invalid_payload",
+      "eventId must be well-formed Unicode (no lone surrogate escapes).",
+    );
+  }
 
   return extractFields(payload as Static<typeof EventPayloadSchema> & Record<string, unknown>);
 }

@@ -17,8 +17,27 @@ function tooLarge(maxBytes: number, reason: string): RequestError {
   );
 }
 
-/** Returns the body's exact bytes, or throws a 413 `RequestError` past `maxBytes`. */
+/**
+ * Returns the body's exact bytes; throws a 413 `RequestError` past
+ * `maxBytes`, and a 400 when the client went away before the body ended
+ * (nobody reads that answer, but the delivery log records the client's
+ * doing as such, and the error log stays for the server's own failures).
+ */
 export async function readBody(request: Request, maxBytes: number): Promise<Uint8Array> {
+  try {
+    return await readWithin(request, maxBytes);
+  } catch (error) {
+    if (error instanceof RequestError) throw error;
+    throw new RequestError(
+      400,
+      "incomplete_body",
+      "The body ended before its declared length.",
+      `body not received in full: ${error instanceof Error ? error.name : String(error)}`,
+    );
+  }
+}
+
+async function readWithin(request: Request, maxBytes: number): Promise<Uint8Array> {
   const declared = request.headers.get("content-length");
   if (declared !== null) {
     const length = Number(declared);

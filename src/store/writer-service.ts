@@ -43,6 +43,8 @@ export interface WriterContext {
  */
 export interface WriterComponent {
   readonly name: string;
+  /** Resolves once the component runs (the writer answers "ready" after every one). */
+  readonly ready?: Promise<unknown>;
   readonly commands?: Readonly<Record<string, WriterCommand>>;
   status?(): unknown;
   onEventsCommitted?(count: number): void;
@@ -77,7 +79,7 @@ export function createWriterService(
   let heartbeat: ReturnType<typeof setInterval> | undefined;
   let closing = false;
 
-  function start(options: WriterStartOptions): void {
+  async function start(options: WriterStartOptions): Promise<void> {
     try {
       sqlite = openDatabase(options.config.databasePath, {
         busyTimeoutMs: options.config.sqliteBusyTimeoutMs,
@@ -109,6 +111,7 @@ export function createWriterService(
     commands.set("flush", () => ingest?.flushNow());
     heartbeat = setInterval(sendHeartbeat, HEARTBEAT_INTERVAL_MS);
     heartbeat.unref?.();
+    await Promise.all(components.map((component) => component.ready));
     send({ type: "ready" });
     sendHeartbeat();
   }
@@ -178,7 +181,7 @@ export function createWriterService(
     handle(message) {
       switch (message.type) {
         case "start":
-          start(message.options);
+          void start(message.options);
           return;
         case "batch":
           acceptBatch(message.batchId, message.batch);

@@ -87,6 +87,8 @@ export interface OutboxWorkerOptions {
 export interface OutboxWorker {
   /** Starts the loop. */
   start(): void;
+  /** Resolves once the started loop has looked at the outbox for the first time. */
+  readonly started: Promise<void>;
   /** Rows may have become due (a replay, a retry): look now rather than at the next poll. */
   wake(): void;
   /** Ingest committed new events: look now, and keep transactions short for a while. */
@@ -152,16 +154,21 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   let loopDone: Promise<void> = Promise.resolve();
   let woken = false;
   let wakeUp: (() => void) | null = null;
+  let markStarted = () => {};
+  const started = new Promise<void>((resolve) => {
+    markStarted = resolve;
+  });
   let restEnd: (() => void) | null = null;
 
   async function loop(): Promise<void> {
     log.info({ handlers: [...handlersByName.keys()], pollMs: settings.pollMs }, "worker started");
-    // The first batch runs after the caller's turn (the writer answers "ready" first).
+    // The first look waits for the caller's turn; the writer answers "ready" after it.
     await yieldTurn();
     while (running) {
       woken = false;
       const startedAt = clock.now();
       const work = iterateSafely("claim");
+      markStarted();
       if (!running) break;
       if (work > 0) {
         const restMs = batchSizer.restAfter(clock.now() - startedAt, clock.now());
@@ -390,6 +397,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   }
 
   return {
+    started,
     start() {
       if (running || stopping) return;
       running = true;

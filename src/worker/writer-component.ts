@@ -56,6 +56,7 @@ export function createWorkerComponent(
         return result;
       },
     },
+    ready: worker?.started,
     status: () => worker?.status(),
     onEventsCommitted: () => worker?.eventsCommitted(),
     stop: async () => worker?.stop(),
