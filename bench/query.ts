@@ -69,7 +69,8 @@ function buildDatabase(path: string): void {
           FROM n)`);
   sqlite.exec(`
     INSERT INTO event_keys (key, event_seq)
-    SELECT 'id:' || contact_id, seq FROM events UNION ALL SELECT 'email:' || email, seq FROM events`);
+    SELECT 'type:' || type, seq FROM events UNION ALL SELECT 'id:' || contact_id, seq FROM events
+    UNION ALL SELECT 'email:' || email, seq FROM events`);
   sqlite.exec(`
     INSERT INTO outbox (event_seq, handler, state, attempts, run_at, last_error, created_at, updated_at)
     SELECT seq, 'subscribers',

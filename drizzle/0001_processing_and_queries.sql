@@ -52,6 +52,5 @@ ALTER TABLE `outbox` ADD `result` text;--> statement-breakpoint
 CREATE INDEX `outbox_state_handler_run_at_idx` ON `outbox` (`state`,`handler`,`run_at`);--> statement-breakpoint
 CREATE INDEX `outbox_unfinished_state_idx` ON `outbox` (`state`) WHERE state <> 'done';--> statement-breakpoint
 ALTER TABLE `events` ADD `content_type` text;--> statement-breakpoint
-CREATE INDEX `events_type_idx` ON `events` (`type`);--> statement-breakpoint
 CREATE INDEX `deliveries_unusual_status_idx` ON `deliveries` (`status`) WHERE status <> 200;--> statement-breakpoint
 CREATE INDEX `deliveries_unusual_outcome_idx` ON `deliveries` (`outcome`) WHERE outcome <> 'accepted';

@@ -30,7 +30,10 @@ const StatsSchema = t.Object(
     at: Timestamp("When these counts were taken."),
     events: t.Object({
       total: t.Number(),
-      byType: Counts("Events by `type`."),
+      byType: Counts(
+        "Events by `type`, as the worker has processed them (an event not processed yet " +
+          "is in `total` only).",
+      ),
     }),
     outbox: t.Object({
       byState: Counts("Outbox rows by state."),
@@ -79,7 +82,7 @@ export function createStatsRoutes({ store, auth, now = Date.now }: StatsRouteDep
     );
     return {
       events: {
-        total: Object.values(counts.eventsByType).reduce((sum, n) => sum + n, 0),
+        total: counts.eventsTotal,
         byType: counts.eventsByType,
       },
       outbox: { byState, unfinishedByHandler: counts.unfinishedByHandler },

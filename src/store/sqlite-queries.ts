@@ -157,13 +157,16 @@ export function createSqliteQueries(reader: OpenDatabase): StoreQueries {
     },
 
     count(deliveriesSince) {
+      // From the worker's event_keys (a covering walk of the type keys):
+      // `events` has no type index, which ingest would pay for.
       const eventsByType: Record<string, number> = {};
       for (const row of db
-        .select({ type: events.type, n: sql<number>`count(*)` })
-        .from(events)
-        .groupBy(events.type)
+        .select({ key: eventKeys.key, n: sql<number>`count(*)` })
+        .from(eventKeys)
+        .where(and(gte(eventKeys.key, "type:"), lt(eventKeys.key, "type;")))
+        .groupBy(eventKeys.key)
         .all()) {
-        eventsByType[row.type] = row.n;
+        eventsByType[row.key.slice("type:".length)] = row.n;
       }
 
       // By state from the claim index (covering, in state order); by handler
@@ -197,7 +200,8 @@ export function createSqliteQueries(reader: OpenDatabase): StoreQueries {
           .all()
           .map((row) => [row.outcome, row.n]),
       );
-      return { eventsByType, outboxByState, unfinishedByHandler, deliveriesByOutcome };
+      const eventsTotal = db.select({ n: sql<number>`count(*)` }).from(events).get()?.n ?? 0;
+      return { eventsTotal, eventsByType, outboxByState, unfinishedByHandler, deliveriesByOutcome };
     },
 
     countUnfinishedOutbox() {
@@ -232,12 +236,15 @@ export function toPage<Row, Item>(
  * time window becomes a range of `seq` (times follow `seq`; see schema.ts).
  */
 function eventConditions(reader: OpenDatabase, filter: EventFilter, before?: number) {
+  // The most selective key is walked; the other filters are checked per row.
   const key =
     filter.contactId !== undefined
       ? `id:${filter.contactId}`
       : filter.email !== undefined
         ? `email:${filter.email}`
-        : null;
+        : filter.type !== undefined
+          ? `type:${filter.type}`
+          : null;
   const low = filter.since === undefined ? null : findFirstSeqAt(reader, filter.since);
   // One upper bound, the tighter: SQLite bounds its range by one of them
   // only, and a deep page would otherwise walk from `until` to the cursor.
@@ -255,8 +262,8 @@ function eventConditions(reader: OpenDatabase, filter: EventFilter, before?: num
     if (key !== null && filter.contactId !== undefined && filter.email !== undefined) {
       all.push(sql`+${events.email} = ${filter.email}`);
     }
-    if (filter.type !== undefined) {
-      all.push(key === null ? eq(events.type, filter.type) : sql`+${events.type} = ${filter.type}`);
+    if (filter.type !== undefined && key !== null && !key.startsWith("type:")) {
+      all.push(sql`+${events.type} = ${filter.type}`);
     }
     return all;
   };

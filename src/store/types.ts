@@ -240,6 +240,8 @@ export interface DeliveryFilter {
 
 /** Counts for `/api/stats` and `/metrics`. */
 export interface StoreCounts {
+  readonly eventsTotal: number;
+  /** Events by type, as far as the worker has processed them. */
   readonly eventsByType: Readonly<Record<string, number>>;
   readonly outboxByState: Readonly<Partial<Record<OutboxState, number>>>;
   /** handler → state → rows, for the rows not done. */

@@ -291,10 +291,8 @@ describe("GET /api/stats", () => {
 
     const stats = await apiJson<Stats>(world, "/api/stats");
 
-    expect(stats.events).toEqual({
-      total: 9,
-      byType: { "subscriber.created": 6, "subscriber.updated": 3 },
-    });
+    // No worker runs in this world: nothing is processed, so no type is counted yet.
+    expect(stats.events).toEqual({ total: 9, byType: {} });
     const byState = (where: string) =>
       world.rows<{ n: number }>(`SELECT count(*) AS n FROM outbox WHERE ${where}`)[0]?.n;
     expect(stats.outbox.byState).toEqual({
@@ -313,6 +311,31 @@ describe("GET /api/stats", () => {
     expect(stats.subscribers).toEqual({ byStatus: {} });
     expect(stats.ingest).toMatchObject({ accepted: 9, duplicates: 0 });
     expect(stats.background).toMatchObject({ components: expect.any(Object) });
+  });
+
+  it("counts events by type once the worker has processed them", async () => {
+    const processed = await createWorld(API_TEST_ENV, { worker: true });
+    try {
+      await postEvents(processed, 9, (i) =>
+        sampleEvent({
+          eventId: `evt-${i}`,
+          type: i < 6 ? "subscriber.created" : "subscriber.updated",
+        }),
+      );
+      const unfinished = () =>
+        processed.rows<{ n: number }>("SELECT count(*) AS n FROM outbox WHERE state <> 'done'")[0]
+          ?.n;
+      for (let waited = 0; unfinished() !== 0 && waited < 5000; waited += 10) await Bun.sleep(10);
+
+      const stats = await apiJson<Stats>(processed, "/api/stats");
+
+      expect(stats.events).toEqual({
+        total: 9,
+        byType: { "subscriber.created": 6, "subscriber.updated": 3 },
+      });
+    } finally {
+      await processed.close();
+    }
   });
 
   it("leaves out of the last 24 hours what came before", async () => {

@@ -30,8 +30,8 @@
  *   applied again ("already applied").
  * - Unknown event types are skipped ("skipped: unknown type").
  *
- * Every event, skipped or not, also gets its `event_keys` rows (its contact
- * id and e-mail as ingest extracted them), which the query API's event
+ * Every event, skipped or not, also gets its `event_keys` rows (its type,
+ * and its contact id and e-mail as ingest extracted them), which the query API's event
  * filters walk: kept here, in the worker's large transactions, rather than
  * as indexes on `events`, which ingest would pay for in every commit.
  */
@@ -135,6 +135,7 @@ export function createSubscribersHandler(sqlite: Database): DatabaseHandler {
     kind: "database",
     name: SUBSCRIBERS_HANDLER,
     apply(event, at) {
+      insertEventKey.run(`type:${event.type}`, event.seq);
       if (event.contactId !== null) insertEventKey.run(`id:${event.contactId}`, event.seq);
       if (event.email !== null) insertEventKey.run(`email:${event.email}`, event.seq);
       if (!KNOWN_TYPES.has(event.type)) return success("skipped: unknown type");
