@@ -12,21 +12,24 @@
  *
  * While events arrive the worker also rests between batches, so that it
  * takes at most BUSY_WORKER_SHARE of the writer thread: ingest is what
- * Maildesk waits for, and the outbox is there to absorb a burst. Measured
- * with `bun run bench:ingest`, a worker free to take every other turn
- * halved the ingest rate a burst could reach. Under a burst, processing
- * lags and catches up when the burst ends; sustained arrivals beyond the
- * worker's share let the outbox grow until they slow down.
+ * Maildesk waits for, and a request that arrives during a worker batch waits
+ * for it to end. Measured with `bun run bench:ingest` (64 connections, which
+ * leaves ingest bound by the latency of each commit), a worker free to take
+ * every other turn with 5 ms batches cut the rate a burst could reach by a
+ * quarter; 1 ms batches at a fifth of the thread cost about a tenth. Under
+ * a burst, processing falls behind and catches up when the burst ends;
+ * sustained arrivals beyond the worker's share let the outbox grow until
+ * they slow down.
  */
 
 /** While events arrive, a database batch takes about this long at most. */
-export const BUSY_TRANSACTION_BUDGET_MS = 5;
+export const BUSY_TRANSACTION_BUDGET_MS = 1;
 
 /** An ingest commit within this window means events are arriving. */
 export const INGEST_ACTIVE_WINDOW_MS = 1000;
 
 /** While events arrive, the worker's share of the writer thread at most. */
-export const BUSY_WORKER_SHARE = 0.25;
+export const BUSY_WORKER_SHARE = 0.2;
 
 /** The smallest busy batch, so that the worker still gets through a backlog. */
 export const MIN_BUSY_BATCH = 16;

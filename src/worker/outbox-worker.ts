@@ -36,15 +36,15 @@
  * WORKER_HANDLER_TIMEOUT_MS.
  *
  * Database batches are up to WORKER_BATCH_SIZE rows while ingest is quiet,
- * and about 5 ms of work while events are arriving (batch-size.ts says
+ * and about 1 ms of work while events are arriving (batch-size.ts says
  * why). Each handler is claimed on its own, so one handler's failures or
  * backlog never hold back another's rows, and a failing row never holds
  * back the rows after it. The loop yields a turn (setImmediate) between
  * iterations, so that ingest commits, which acknowledge requests, wait at
- * most one short iteration; while events arrive it rests between batches,
- * taking at most a quarter of the writer thread (batch-size.ts). With nothing to do it sleeps until the next
- * row is due, a new event wakes it (`eventsCommitted`), or WORKER_POLL_MS
- * passes, whichever comes first.
+ * most one short iteration; while events arrive it also rests between
+ * batches, taking at most a fifth of the writer thread. With nothing to do
+ * it sleeps until the next row is due, a new event wakes it
+ * (`eventsCommitted`), or WORKER_POLL_MS passes, whichever comes first.
  *
  * Every change to a claimed row is fenced by its attempt number (see
  * outbox-statements.ts), so a late outcome of an attempt that was released

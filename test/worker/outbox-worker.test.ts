@@ -344,40 +344,40 @@ describe("batch size", () => {
   it("cuts database batches to the busy budget while events are arriving", async () => {
     world.store(events(200));
     const worker = world.worker({
-      handlers: [slowSubscribers(0.25)],
-      env: { WORKER_BATCH_SIZE: "40" },
+      handlers: [slowSubscribers(0.025)],
+      env: { WORKER_BATCH_SIZE: "80" },
     });
     // Quiet: a whole batch, which also measures the cost per row.
-    expect(await worker.runOnce()).toBe(40);
+    expect(await worker.runOnce()).toBe(80);
 
     worker.eventsCommitted();
-    expect(await worker.runOnce()).toBe(Math.floor(BUSY_TRANSACTION_BUDGET_MS / 0.25));
+    expect(await worker.runOnce()).toBe(Math.floor(BUSY_TRANSACTION_BUDGET_MS / 0.025));
 
     world.clock.advance(INGEST_ACTIVE_WINDOW_MS);
-    expect(await worker.runOnce()).toBe(40);
+    expect(await worker.runOnce()).toBe(80);
   });
 
-  it("rests three times as long as a batch took while events are arriving", async () => {
+  it("rests four times as long as a batch took while events are arriving", async () => {
     world.store(events(200));
     const worker = world.worker({
       handlers: [slowSubscribers(0.25)],
-      env: { WORKER_BATCH_SIZE: "20" },
+      env: { WORKER_BATCH_SIZE: "16" },
     });
     const doneRows = () => world.outbox().filter((row) => row.state === "done").length;
     worker.eventsCommitted();
     worker.start();
 
-    // 20 rows at 0.25 ms: a 5 ms batch, so a 15 ms rest (a quarter of the thread).
-    await until(() => doneRows() === 20);
+    // 16 rows at 0.25 ms: a 4 ms batch, so a 16 ms rest (a fifth of the thread).
+    await until(() => doneRows() === 16);
     worker.wake();
     await turns(20);
-    expect(doneRows()).toBe(20);
-    world.clock.advance(14);
+    expect(doneRows()).toBe(16);
+    world.clock.advance(15);
     await turns(20);
-    expect(doneRows()).toBe(20);
+    expect(doneRows()).toBe(16);
 
     world.clock.advance(1);
-    await until(() => doneRows() === 40);
+    await until(() => doneRows() === 32);
     await worker.stop();
   });
 
