@@ -5,11 +5,12 @@ import type { DeliveryEntry, StoreQueries } from "../store/types.ts";
 import type { createBearerAuth } from "./bearer-auth.ts";
 import {
   apiDetail,
-  DEFAULT_PAGE_LIMIT,
   InvalidRequestBody,
   NullableString,
+  pageJson,
   pageOf,
   pageQuery,
+  pageRequest,
   parameters,
   Timestamp,
   toIso,
@@ -46,9 +47,9 @@ export function createDeliveriesRoutes({ queries, auth }: DeliveriesRouteDeps) {
     ({ query }) => {
       const page = queries.listDeliveries(
         { status: query.status, outcome: query.outcome },
-        { limit: query.limit ?? DEFAULT_PAGE_LIMIT, cursor: query.cursor },
+        pageRequest(query),
       );
-      return { items: page.items.map(toDeliveryJson), nextCursor: page.nextCursor };
+      return pageJson(page, toDeliveryJson);
     },
     {
       query: parameters(

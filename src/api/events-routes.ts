@@ -20,8 +20,10 @@ import {
   NotFoundBody,
   NullableString,
   NullableTimestamp,
+  pageJson,
   pageOf,
   pageQuery,
+  pageRequest,
   parameters,
   parseTimeParameter,
   Timestamp,
@@ -102,9 +104,9 @@ export function createEventsRoutes({ queries, outbox, auth }: EventsRouteDeps) {
         }
         const page = queries.listEvents(
           { type: query.type, email: query.email, contactId: query.contactId, since, until },
-          { limit: query.limit ?? 50, cursor: query.cursor },
+          pageRequest(query),
         );
-        return { items: page.items.map(toEventJson), nextCursor: page.nextCursor };
+        return pageJson(page, toEventJson);
       },
       {
         query: parameters(

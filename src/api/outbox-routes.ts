@@ -9,13 +9,14 @@ import type { OutboxControl, OutboxEntry, StoreQueries } from "../store/types.ts
 import type { createBearerAuth } from "./bearer-auth.ts";
 import {
   apiDetail,
-  DEFAULT_PAGE_LIMIT,
   errorBody,
   InvalidRequestBody,
   NotFoundBody,
   NullableString,
+  pageJson,
   pageOf,
   pageQuery,
+  pageRequest,
   parameters,
   Timestamp,
   toIso,
@@ -78,9 +79,9 @@ export function createOutboxRoutes({ queries, outbox, auth }: OutboxRouteDeps) {
       ({ query }) => {
         const page = queries.listOutbox(
           { state: query.state, handler: query.handler },
-          { limit: query.limit ?? DEFAULT_PAGE_LIMIT, cursor: query.cursor },
+          pageRequest(query),
         );
-        return { items: page.items.map(toOutboxJson), nextCursor: page.nextCursor };
+        return pageJson(page, toOutboxJson);
       },
       {
         query: parameters(

@@ -58,6 +58,19 @@ export function parameters<T extends TObject>(schema: T): T {
   return schema;
 }
 
+/** The page a list's query asks for (`limit`, defaulted, and `cursor`). */
+export function pageRequest(query: { limit?: number; cursor?: string }) {
+  return { limit: query.limit ?? DEFAULT_PAGE_LIMIT, cursor: query.cursor };
+}
+
+/** A page as the API answers it, each item mapped by `toJson`. */
+export function pageJson<Item, Json>(
+  page: { readonly items: readonly Item[]; readonly nextCursor: string | null },
+  toJson: (item: Item) => Json,
+) {
+  return { items: page.items.map(toJson), nextCursor: page.nextCursor };
+}
+
 /** `limit` and `cursor`, for the query schema of a list. */
 export const pageQuery = {
   limit: t.Optional(

@@ -13,13 +13,14 @@ import type {
 import type { createBearerAuth } from "./bearer-auth.ts";
 import {
   apiDetail,
-  DEFAULT_PAGE_LIMIT,
   InvalidRequestBody,
   NotFoundBody,
   NullableString,
   NullableTimestamp,
+  pageJson,
   pageOf,
   pageQuery,
+  pageRequest,
   parameters,
   Timestamp,
   toIso,
@@ -78,9 +79,9 @@ export function createSubscribersRoutes({ subscribers, auth }: SubscribersRouteD
       ({ query }) => {
         const page = subscribers.list(
           { status: query.status, email: query.email },
-          { limit: query.limit ?? DEFAULT_PAGE_LIMIT, cursor: query.cursor },
+          pageRequest(query),
         );
-        return { items: page.items.map(toSubscriberJson), nextCursor: page.nextCursor };
+        return pageJson(page, toSubscriberJson);
       },
       {
         query: parameters(
