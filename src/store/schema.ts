@@ -72,6 +72,8 @@ export const events = sqliteTable(
  * (see the index notes above). The primary key serves "the events of this
  * key, newest first". No foreign key: a cascade would need an index on
  * `event_seq` alone; retention deletes an event's keys by primary key.
+ * Migration 0002 (custom) makes it a WITHOUT ROWID table: one B-tree, the
+ * primary key, instead of a rowid table and an index of the same columns.
  */
 export const eventKeys = sqliteTable(
   "event_keys",
