@@ -25,6 +25,8 @@ export interface OutboxStatements {
    */
   claim(handler: string, now: number, leaseEnd: number, limit: number): ClaimedRow[];
   loadEvent(seq: number): StoredEvent | null;
+  /** The events of `seqs` by seq, in one statement (a database batch's). */
+  loadEvents(seqs: readonly number[]): Map<number, StoredEvent>;
   markDone(row: ClaimedRow, result: string, now: number): boolean;
   /**
    * Marks rows done that this same transaction claimed (nothing can have
@@ -74,6 +76,10 @@ export function prepareOutboxStatements(sqlite: Database): OutboxStatements {
     `SELECT seq, event_id, type, received_at, created_at, contact_id, email, content_type, raw_body
        FROM events WHERE seq = ?`,
   );
+  const loadEvents = sqlite.prepare<EventRecord, [string]>(
+    `SELECT seq, event_id, type, received_at, created_at, contact_id, email, content_type, raw_body
+       FROM events WHERE seq IN (SELECT value FROM json_each(?))`,
+  );
   const fence = "WHERE id = ?1 AND state = 'processing' AND attempts = ?2";
   const markDone = sqlite.prepare<never, [number, number, string, number]>(
     `UPDATE outbox SET state = 'done', result = ?3, updated_at = ?4 ${fence}`,
@@ -111,18 +117,13 @@ export function prepareOutboxStatements(sqlite: Database): OutboxStatements {
     },
     loadEvent(seq) {
       const row = loadEvent.get(seq);
-      if (!row) return null;
-      return {
-        seq: row.seq,
-        eventId: row.event_id,
-        type: row.type,
-        receivedAt: row.received_at,
-        createdAt: row.created_at,
-        contactId: row.contact_id,
-        email: row.email,
-        contentType: row.content_type,
-        rawBody: row.raw_body,
-      };
+      return row ? toStoredEvent(row) : null;
+    },
+    loadEvents(seqs) {
+      const events = new Map<number, StoredEvent>();
+      for (const row of loadEvents.all(JSON.stringify(seqs)))
+        events.set(row.seq, toStoredEvent(row));
+      return events;
     },
     markDone: (row, result, now) => markDone.run(row.id, row.attempt, result, now).changes === 1,
     markClaimedDone: (ids, result, now) =>
@@ -155,5 +156,19 @@ export function prepareSavepoint(sqlite: Database) {
       statements.rollback.run();
       statements.release.run();
     },
+  };
+}
+
+function toStoredEvent(row: EventRecord): StoredEvent {
+  return {
+    seq: row.seq,
+    eventId: row.event_id,
+    type: row.type,
+    receivedAt: row.received_at,
+    createdAt: row.created_at,
+    contactId: row.contact_id,
+    email: row.email,
+    contentType: row.content_type,
+    rawBody: row.raw_body,
   };
 }

@@ -247,8 +247,9 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     tally.claimed += rows.length;
     // Successes are marked together, one statement per kind of note.
     const doneByNote = new Map<string, number[]>();
+    const events = statements.loadEvents(rows.map((row) => row.eventSeq));
     for (const row of rows) {
-      const event = statements.loadEvent(row.eventSeq);
+      const event = events.get(row.eventSeq) ?? null;
       let outcome: HandlerOutcome;
       savepoint.begin();
       try {

@@ -159,9 +159,7 @@ describe("counts", () => {
     }
 
     expect(plans.find((plan) => plan.includes("GROUP BY") || plan.includes("type"))).toBeDefined();
-    expect(plans).toContain(
-      "SEARCH event_keys USING PRIMARY KEY (key>? AND key<?)",
-    );
+    expect(plans).toContain("SEARCH event_keys USING PRIMARY KEY (key>? AND key<?)");
     expect(plans).toContain("SCAN outbox USING COVERING INDEX outbox_state_handler_run_at_idx");
     expect(plans.filter((plan) => plan.startsWith("SCAN outbox |"))).toEqual([]);
   });
