@@ -53,11 +53,7 @@ export interface IngestWriterOptions {
   readonly log: Logger;
   /** Called after a commit that stored new events, e.g. to wake the worker. */
   readonly onEventsCommitted?: (count: number) => void;
-  /**
-   * Called when a flush has left nothing queued and no batch arrived in the
-   * turn after it: a moment when work on the connection delays no request.
-   */
-  readonly onIdle?: () => void;
+
   readonly now?: () => number;
 }
 
@@ -119,18 +115,10 @@ export function createIngestWriter(sqlite: Database, options: IngestWriterOption
 
   function flushNow(): void {
     flushScheduled = false;
-    let flushed = false;
     while (!closed && (queue.length > 0 || (queuedDeliveries.length > 0 && !retryTimer))) {
-      flushed = true;
       const failed = commitSome(takeBatches());
       if (failed) break;
     }
-    // Batches that arrived meanwhile are delivered before this runs.
-    if (flushed && options.onIdle) setImmediate(reportIdle);
-  }
-
-  function reportIdle(): void {
-    if (!closed && !flushScheduled && queue.length === 0) options.onIdle?.();
   }
 
   function takeBatches(): PendingBatch[] {

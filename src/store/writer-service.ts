@@ -8,7 +8,6 @@
 import type { Database } from "bun:sqlite";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
-import { createCheckpointer } from "./checkpoints.ts";
 import { openDatabase } from "./database.ts";
 import { StorageUnavailableError, toStorageUnavailable } from "./errors.ts";
 import { decodeBatch, type EncodedBatch } from "./ingest-codec.ts";
@@ -102,11 +101,9 @@ export function createWriterService(
         commands.set(name, command);
       }
     }
-    const checkpointer = createCheckpointer(sqlite, log);
     ingest = createIngestWriter(sqlite, {
       handlers: options.handlers,
       log,
-      onIdle: () => checkpointer.whenIdle(Date.now()),
       onEventsCommitted: (count) => {
         for (const component of components) component.onEventsCommitted?.(count);
       },
