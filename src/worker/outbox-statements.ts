@@ -24,15 +24,25 @@ export interface OutboxStatements {
    * (their process died), then pending rows by due time.
    */
   claim(handler: string, now: number, leaseEnd: number, limit: number): ClaimedRow[];
+  /**
+   * The rows `claim` would take, without taking them: for a database batch,
+   * which selects, applies and marks its rows in one transaction that no one
+   * sees half done, a lease would only move every row's index entries twice.
+   * `attempt` is the attempt the batch makes of each.
+   */
+  selectDue(handler: string, now: number, limit: number): ClaimedRow[];
+  /** Claims one row `selectDue` returned (a database batch's row that failed). */
+  claimSelected(row: ClaimedRow, leaseEnd: number, now: number): boolean;
   loadEvent(seq: number): StoredEvent | null;
   /** The events of `seqs` by seq, in one statement (a database batch's). */
   loadEvents(seqs: readonly number[]): Map<number, StoredEvent>;
   markDone(row: ClaimedRow, result: string, now: number): boolean;
   /**
-   * Marks rows done that this same transaction claimed (nothing can have
-   * touched them since, so no fence per attempt); returns how many.
+   * Marks rows done, counting their attempt, that this same transaction
+   * selected (nothing can have touched them since, so no fence per
+   * attempt); returns how many.
    */
-  markClaimedDone(ids: readonly number[], result: string, now: number): number;
+  markSelectedDone(ids: readonly number[], result: string, now: number): number;
   markRetry(row: ClaimedRow, error: string, runAt: number, now: number): boolean;
   markDead(row: ClaimedRow, error: string, result: string, now: number): boolean;
   /** Gives a claimed row back: pending, due at `now`, this attempt not counted. */
@@ -72,6 +82,19 @@ export function prepareOutboxStatements(sqlite: Database): OutboxStatements {
             LIMIT ?4)
   RETURNING id, event_seq, attempts`,
   );
+  const selectDue = sqlite.prepare<ClaimedRecord, [number, string, number]>(
+    `SELECT id, event_seq, attempts + 1 AS attempts FROM (
+            SELECT id, event_seq, attempts FROM outbox
+             WHERE state = 'processing' AND handler = ?2 AND run_at <= ?1
+            UNION ALL
+            SELECT id, event_seq, attempts FROM outbox
+             WHERE state = 'pending' AND handler = ?2 AND run_at <= ?1
+            LIMIT ?3)`,
+  );
+  const claimSelected = sqlite.prepare<never, [number, number, number, number]>(
+    `UPDATE outbox SET state = 'processing', run_at = ?3, attempts = ?2, updated_at = ?4
+      WHERE id = ?1 AND attempts = ?2 - 1`,
+  );
   const loadEvent = sqlite.prepare<EventRecord, [number]>(
     `SELECT seq, event_id, type, received_at, created_at, contact_id, email, content_type, raw_body
        FROM events WHERE seq = ?`,
@@ -84,9 +107,9 @@ export function prepareOutboxStatements(sqlite: Database): OutboxStatements {
   const markDone = sqlite.prepare<never, [number, number, string, number]>(
     `UPDATE outbox SET state = 'done', result = ?3, updated_at = ?4 ${fence}`,
   );
-  const markClaimedDone = sqlite.prepare<never, [string, number, string]>(
-    `UPDATE outbox SET state = 'done', result = ?1, updated_at = ?2
-      WHERE id IN (SELECT value FROM json_each(?3)) AND state = 'processing'`,
+  const markSelectedDone = sqlite.prepare<never, [string, number, string]>(
+    `UPDATE outbox SET state = 'done', attempts = attempts + 1, result = ?1, updated_at = ?2
+      WHERE id IN (SELECT value FROM json_each(?3))`,
   );
   const markRetry = sqlite.prepare<never, [number, number, string, number, number]>(
     `UPDATE outbox SET state = 'pending', last_error = ?3, run_at = ?4, updated_at = ?5,
@@ -115,6 +138,18 @@ export function prepareOutboxStatements(sqlite: Database): OutboxStatements {
         attempt: row.attempts,
       }));
     },
+    selectDue(handler, now, limit) {
+      const rows = selectDue.all(now, handler, limit);
+      rows.sort((a, b) => a.event_seq - b.event_seq);
+      return rows.map((row) => ({
+        id: row.id,
+        eventSeq: row.event_seq,
+        handler,
+        attempt: row.attempts,
+      }));
+    },
+    claimSelected: (row, leaseEnd, now) =>
+      claimSelected.run(row.id, row.attempt, leaseEnd, now).changes === 1,
     loadEvent(seq) {
       const row = loadEvent.get(seq);
       return row ? toStoredEvent(row) : null;
@@ -126,8 +161,8 @@ export function prepareOutboxStatements(sqlite: Database): OutboxStatements {
       return events;
     },
     markDone: (row, result, now) => markDone.run(row.id, row.attempt, result, now).changes === 1,
-    markClaimedDone: (ids, result, now) =>
-      markClaimedDone.run(result, now, JSON.stringify(ids)).changes,
+    markSelectedDone: (ids, result, now) =>
+      markSelectedDone.run(result, now, JSON.stringify(ids)).changes,
     markRetry: (row, error, runAt, now) =>
       markRetry.run(row.id, row.attempt, error, runAt, now).changes === 1,
     markDead: (row, error, result, now) =>

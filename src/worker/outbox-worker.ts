@@ -26,9 +26,13 @@
  * One iteration is one `BEGIN IMMEDIATE … COMMIT` (one fsync):
  *
  * 1. record the outcomes of I/O attempts that finished since the last one;
- * 2. for each database handler: claim a batch, apply each row inside its own
- *    savepoint (a row that fails is rolled back alone and retried; the
- *    others go on), mark the successes done together;
+ * 2. for each database handler: select a batch of due rows, apply each row
+ *    inside its own savepoint (a row that fails is rolled back alone, then
+ *    claimed and recorded like a failed I/O attempt; the others go on), and
+ *    mark the successes done together, counting their attempt. These rows
+ *    are not leased: the transaction that selects them also finishes them,
+ *    so no one can see them half done, and a lease would only rewrite every
+ *    row's index entries twice;
  * 3. for each I/O handler with room (at most its `maxInFlight` calls in
  *    flight, FORWARD_CONCURRENCY for forwarding): claim rows with a lease.
  *
@@ -243,7 +247,8 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     limit: number,
     tally: Tally,
   ): number {
-    const rows = statements.claim(handler.name, now, now + settings.leaseMs, limit);
+    // Selected, not leased: this transaction applies and marks them all.
+    const rows = statements.selectDue(handler.name, now, limit);
     tally.claimed += rows.length;
     // Successes are marked together, one statement per kind of note.
     const doneByNote = new Map<string, number[]>();
@@ -265,10 +270,13 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
         else doneByNote.set(outcome.note, [row.id]);
       } else {
         savepoint.rollback();
-        recordOutcome(row, outcome, now, tally);
+        // Claimed now, so that the failure is recorded like an I/O attempt's.
+        if (statements.claimSelected(row, now + settings.leaseMs, now)) {
+          recordOutcome(row, outcome, now, tally);
+        }
       }
     }
-    for (const [note, ids] of doneByNote) tally.done += statements.markClaimedDone(ids, note, now);
+    for (const [note, ids] of doneByNote) tally.done += statements.markSelectedDone(ids, note, now);
     return rows.length;
   }
 
