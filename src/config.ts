@@ -275,8 +275,22 @@ function refuseSharedCredentials(values: Env): void {
   }
 }
 
+/** What `loadConfig` asks of the environment beyond each variable's rule. */
+export interface LoadConfigOptions {
+  /**
+   * Refuse an unset `WEBHOOK_VERIFIERS` (the default): `serve` must be told
+   * how to verify requests. Commands that receive no webhooks (`migrate`,
+   * `backup`, …) pass `false` and get an empty `verifiers` list instead; a
+   * list that is set is checked either way.
+   */
+  readonly requireVerifiers?: boolean;
+}
+
 /** Reads `env` once, applies defaults and rules, and returns a frozen `Config`. */
-export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>>,
+  options: LoadConfigOptions = {},
+): Config {
   const values = validateEnv(env);
   if (values.METRICS_TOKEN !== undefined && values.METRICS_TOKEN === values.ADMIN_TOKEN) {
     // A scraper's token must not open the API: whoever holds it could replay events.
@@ -290,7 +304,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     databasePath: parseDatabaseUrl(values.DATABASE_URL),
     maxBodyBytes: values.MAX_BODY_BYTES,
     log: { level: values.LOG_LEVEL, format: values.LOG_FORMAT },
-    verifiers: parseVerifiers(values.WEBHOOK_VERIFIERS),
+    verifiers: parseVerifiers(values.WEBHOOK_VERIFIERS, options.requireVerifiers ?? true),
     verify: {
       urlSecrets: splitList(values.WEBHOOK_URL_SECRETS),
       basic: {
@@ -435,6 +449,60 @@ function parseSigningKey(secret: string | undefined): string | null {
 
 const SECRET_NAME = /(TOKEN|SECRETS?|PASSWORD)$/;
 
+/** Variables whose value is a URL that may carry credentials in it. */
+const URL_NAMES: ReadonlySet<string> = new Set(["FORWARD_URL"]);
+
+/** One variable as `maildesk-receiver config` shows it. */
+export interface SettingView {
+  readonly name: string;
+  /**
+   * The value in effect, converted and with its default applied; masked
+   * where it is or holds a secret; `null` when unset and without default.
+   */
+  readonly value: string | number | null;
+  /** `environment` (or the `.env` file), `default`, or `unset`. */
+  readonly source: "environment" | "default" | "unset";
+  /** Whether `value` was masked (or left out) because it holds a secret. */
+  readonly masked: boolean;
+}
+
+/**
+ * Every variable with the value in effect, for display. Secret values never
+ * leave this module: a token, password or secret list shows as how many
+ * values are set, and a URL loses its user, password and query values.
+ * Throws a `ConfigError` as `loadConfig` does for a malformed value.
+ */
+export function describeSettings(env: Readonly<Record<string, string | undefined>>): SettingView[] {
+  const values = validateEnv(env) as Record<string, string | number | undefined>;
+  return Object.keys(ENV_SCHEMA.properties).map((name): SettingView => {
+    const value = values[name];
+    const source = env[name]?.trim() ? "environment" : value === undefined ? "unset" : "default";
+    if (value === undefined) return { name, value: null, source, masked: false };
+    if (SECRET_NAME.test(name)) {
+      const count = splitList(String(value)).length;
+      const shown = count === 1 ? "(set, masked)" : `(${count} values, masked)`;
+      return { name, value: shown, source, masked: true };
+    }
+    if (URL_NAMES.has(name)) return { name, ...maskUrl(String(value)), source };
+    return { name, value, source, masked: false };
+  });
+}
+
+/**
+ * A URL without what may be credentials: the user, the password, the query
+ * values and the fragment become `***`. The path is shown.
+ */
+function maskUrl(text: string): { value: string; masked: boolean } {
+  if (!URL.canParse(text)) return { value: "(not a URL, masked)", masked: true };
+  const url = new URL(text);
+  const masked = url.username !== "" || url.password !== "" || url.search !== "" || url.hash !== "";
+  if (url.username) url.username = "***";
+  if (url.password) url.password = "***";
+  for (const key of new Set(url.searchParams.keys())) url.searchParams.set(key, "***");
+  if (url.hash) url.hash = "***";
+  return { value: url.href.replaceAll("%2A%2A%2A", "***"), masked };
+}
+
 /** Accepts `file:relative`, `file:///absolute` and bare paths; query parameters are ignored. */
 function parseDatabaseUrl(url: string): string {
   if (url.startsWith("file://")) return decodeURIComponent(new URL(url).pathname);
@@ -455,8 +523,9 @@ function splitList(list: string | undefined): string[] {
     .filter(Boolean);
 }
 
-function parseVerifiers(list: string | undefined): VerifierName[] {
+function parseVerifiers(list: string | undefined, required: boolean): VerifierName[] {
   const names = [...new Set(splitList(list).map((name) => name.toLowerCase()))];
+  if (names.length === 0 && !required) return [];
   if (names.length === 0) {
     throw new ConfigError(
       "WEBHOOK_VERIFIERS is not set: list how requests are verified, e.g. " +
