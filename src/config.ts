@@ -50,6 +50,14 @@ function optionalText(hint: string) {
   return Type.Optional(Type.String({ hint }));
 }
 
+/**
+ * A variable holding a secret (or a list of them): never echoed in an error
+ * and masked by `describeSettings`.
+ */
+function optionalSecret(hint: string, rule: { pattern?: string } = {}) {
+  return Type.Optional(Type.String({ hint, secret: true, ...rule }));
+}
+
 function integer(hint: string, minimum: number, maximum: number, fallback?: number) {
   return Type.Integer(
     fallback === undefined
@@ -86,13 +94,13 @@ const ENV_SCHEMA = Type.Object({
   // The verifiers' settings. Which of them a listed verifier needs, and their
   // finer rules (lengths, address syntax, base64 keys), are checked by the
   // verifier itself when it is created at start-up: see src/verify/.
-  WEBHOOK_URL_SECRETS: optionalText("a comma-separated list of secrets"),
+  WEBHOOK_URL_SECRETS: optionalSecret("a comma-separated list of secrets"),
   WEBHOOK_BASIC_USER: optionalText("a user name"),
-  WEBHOOK_BASIC_PASSWORD: optionalText("a password"),
-  WEBHOOK_BASIC_PASSWORD_PREVIOUS: optionalText("a password"),
+  WEBHOOK_BASIC_PASSWORD: optionalSecret("a password"),
+  WEBHOOK_BASIC_PASSWORD_PREVIOUS: optionalSecret("a password"),
   WEBHOOK_IP_ALLOWLIST: optionalText("a comma-separated list of addresses and CIDRs"),
   TRUSTED_PROXIES: optionalText("a comma-separated list of addresses and CIDRs"),
-  WEBHOOK_HMAC_SECRETS: optionalText("a comma-separated list of secrets"),
+  WEBHOOK_HMAC_SECRETS: optionalSecret("a comma-separated list of secrets"),
   WEBHOOK_HMAC_SCHEME: literals(
     HMAC_SCHEMES,
     `one of ${HMAC_SCHEMES.join(", ")}`,
@@ -116,17 +124,12 @@ const ENV_SCHEMA = Type.Object({
   ),
   SQLITE_BUSY_TIMEOUT_MS: integer("a time in milliseconds (0-600000)", 0, 600_000, 5000),
   SHUTDOWN_TIMEOUT_MS: integer("a time in milliseconds (0-600000)", 0, 600_000, 10_000),
-  ADMIN_TOKEN: Type.Optional(
-    Type.String({
-      hint: `a token of at least ${MIN_TOKEN_LENGTH} characters with no spaces`,
-      pattern: TOKEN_PATTERN,
-    }),
-  ),
-  METRICS_TOKEN: Type.Optional(
-    Type.String({
-      hint: `a token of at least ${MIN_TOKEN_LENGTH} characters with no spaces`,
-      pattern: TOKEN_PATTERN,
-    }),
+  ADMIN_TOKEN: optionalSecret(`a token of at least ${MIN_TOKEN_LENGTH} characters with no spaces`, {
+    pattern: TOKEN_PATTERN,
+  }),
+  METRICS_TOKEN: optionalSecret(
+    `a token of at least ${MIN_TOKEN_LENGTH} characters with no spaces`,
+    { pattern: TOKEN_PATTERN },
   ),
   RETENTION_DELIVERIES_DAYS: integer(
     "a number of days (0-36500; 0 keeps them forever)",
@@ -145,8 +148,8 @@ const ENV_SCHEMA = Type.Object({
   WORKER_HANDLER_TIMEOUT_MS: integer("a time in milliseconds (10-86400000)", 10, DAY_MS, 15_000),
   WORKER_SHUTDOWN_TIMEOUT_MS: integer("a time in milliseconds (0-600000)", 0, 600_000, 5000),
   FORWARD_URL: Type.Optional(Type.String({ hint: "an http:// or https:// URL" })),
-  FORWARD_SECRET: Type.Optional(
-    Type.String({ hint: "whsec_ followed by a base64 key, or a raw secret of 16 bytes or more" }),
+  FORWARD_SECRET: optionalSecret(
+    "whsec_ followed by a base64 key, or a raw secret of 16 bytes or more",
   ),
   FORWARD_TIMEOUT_MS: integer("a time in milliseconds (10-600000)", 10, 600_000, 10_000),
   FORWARD_CONCURRENCY: integer("a count of requests (1-1000)", 1, 1000, 16),
@@ -368,9 +371,7 @@ function validateEnv(env: Readonly<Record<string, string | undefined>>): Env {
 function invalidValue(name: string, value: string | undefined): ConfigError {
   const schema: TSchema | undefined = ENV_SCHEMA.properties[name as keyof Env];
   // A secret is never echoed, not even a wrong one: it may be almost right.
-  const got = SECRET_NAME.test(name)
-    ? `got a value of ${value?.length ?? 0} characters`
-    : `got "${value}"`;
+  const got = isSecret(name) ? `got a value of ${value?.length ?? 0} characters` : `got "${value}"`;
   return new ConfigError(`${name} must be ${schema?.hint ?? "valid"}; ${got}`);
 }
 
@@ -447,7 +448,15 @@ function parseSigningKey(secret: string | undefined): string | null {
   return key.toString("base64");
 }
 
-const SECRET_NAME = /(TOKEN|SECRETS?|PASSWORD)$/;
+/**
+ * Whether a variable holds a secret: declared so (`optionalSecret`), or
+ * named like one, so that a new variable is masked even if its declaration
+ * forgets to say so.
+ */
+function isSecret(name: string): boolean {
+  const schema: TSchema | undefined = ENV_SCHEMA.properties[name as keyof Env];
+  return schema?.secret === true || /TOKEN|SECRET|PASSWORD/.test(name);
+}
 
 /** Variables whose value is a URL that may carry credentials in it. */
 const URL_NAMES: ReadonlySet<string> = new Set(["FORWARD_URL"]);
@@ -478,7 +487,7 @@ export function describeSettings(env: Readonly<Record<string, string | undefined
     const value = values[name];
     const source = env[name]?.trim() ? "environment" : value === undefined ? "unset" : "default";
     if (value === undefined) return { name, value: null, source, masked: false };
-    if (SECRET_NAME.test(name)) {
+    if (isSecret(name)) {
       const count = splitList(String(value)).length;
       const shown = count === 1 ? "(set, masked)" : `(${count} values, masked)`;
       return { name, value: shown, source, masked: true };
