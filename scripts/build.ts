@@ -37,7 +37,14 @@ import { parseArgs } from "node:util";
 
 const ROOT = resolve(import.meta.dir, "..");
 const ENTRIES = ["src/main.ts", "src/writer-thread.ts"].map((entry) => join(ROOT, entry));
-const FLAGS = ["--compile", "--minify-whitespace", "--minify-syntax", "--sourcemap"];
+const FLAGS = [
+  "--compile",
+  "--bytecode",
+  "--format=esm",
+  "--minify-whitespace",
+  "--minify-syntax",
+  "--sourcemap",
+];
 
 /** The release platforms and the names of their binaries in dist/. */
 export const RELEASE_TARGETS = [

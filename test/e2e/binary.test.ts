@@ -23,6 +23,11 @@ import {
 const SECRET = `whsec_${Buffer.from("the binary test's signing key").toString("base64")}`;
 const ENV = { WEBHOOK_VERIFIERS: "hmac", WEBHOOK_HMAC_SECRETS: SECRET, WORKER_POLL_MS: "200" };
 
+interface EventPage {
+  readonly items: readonly { readonly eventId: string; readonly type: string }[];
+  readonly nextCursor: string | null;
+}
+
 interface ReadinessView {
   readonly store: { readonly migrations: { readonly applied: number; readonly expected: number } };
 }
@@ -31,6 +36,22 @@ interface ReadinessView {
 interface SubscriberView {
   readonly status: string;
   readonly history: readonly unknown[];
+}
+
+/** POSTs `body` signed by the official Standard Webhooks library. */
+function postSigned(url: string, body: string, contentType: string) {
+  const messageId = `msg_${crypto.randomUUID()}`;
+  const timestamp = new Date();
+  return fetch(`${url}/webhooks/maildesk`, {
+    method: "POST",
+    headers: {
+      "content-type": contentType,
+      "webhook-id": messageId,
+      "webhook-timestamp": String(Math.floor(timestamp.getTime() / 1000)),
+      "webhook-signature": new Webhook(SECRET).sign(messageId, timestamp, body),
+    },
+    body,
+  });
 }
 
 const binary = await buildTestBinary();
@@ -84,20 +105,8 @@ describe.skipIf(!binary.ok)("the compiled binary, alone in an empty folder", () 
       email: "grace@example.com",
       firstName: "Grace",
     });
-    const messageId = "msg_binary_1";
-    const timestamp = new Date();
-    const signature = new Webhook(SECRET).sign(messageId, timestamp, body);
 
-    const response = await fetch(`${service.url}/webhooks/maildesk`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        "webhook-id": messageId,
-        "webhook-timestamp": String(Math.floor(timestamp.getTime() / 1000)),
-        "webhook-signature": signature,
-      },
-      body,
-    });
+    const response = await postSigned(service.url, body, "application/json");
 
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ status: "accepted", eventId: "binary-event-1" });
@@ -151,6 +160,42 @@ describe.skipIf(!binary.ok)("the compiled binary, alone in an empty folder", () 
       return body?.history.length === 4 ? body : null;
     });
     expect(subscriber.status).toBe("unsubscribed");
+  });
+
+  it("parses queries, validates and maps errors as from source (Elysia compiled in bytecode)", async () => {
+    const get = (path: string) =>
+      fetch(`${service.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+
+    const firstPage = (await (await get("/api/events?limit=2")).json()) as EventPage;
+    expect(firstPage.items).toHaveLength(2);
+    expect(firstPage.nextCursor).toBeString();
+    const secondPage = (await (
+      await get(`/api/events?limit=2&cursor=${encodeURIComponent(firstPage.nextCursor as string)}`)
+    ).json()) as EventPage;
+    expect(secondPage.items.length).toBeGreaterThan(0);
+    expect(secondPage.items[0]?.eventId).not.toBe(firstPage.items[0]?.eventId);
+    const byType = (await (await get("/api/events?type=subscriber.confirmed")).json()) as EventPage;
+    expect(byType.items.map((event) => event.type)).toEqual(["subscriber.confirmed"]);
+
+    expect((await get("/api/events?limit=0")).status).toBe(400);
+    expect((await fetch(`${service.url}/api/events`)).status).toBe(401);
+    const unsigned = await fetch(`${service.url}/webhooks/maildesk`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"type":"subscriber.created","eventId":"unsigned-1"}',
+    });
+    expect(unsigned.status).toBe(401);
+    const wrongType = await postSigned(service.url, '{"type":"x","eventId":"y"}', "text/plain");
+    expect(wrongType.status).toBe(415);
+    const malformed = await postSigned(
+      service.url,
+      '{"type": "x", "eventId": ',
+      "application/json",
+    );
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toMatchObject({ error: expect.any(String) });
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    expect(metrics).toContain("# TYPE");
   });
 
   it("runs its other commands without node_modules", async () => {

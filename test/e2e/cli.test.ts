@@ -68,7 +68,7 @@ describe("help", () => {
     const { exitCode, stdout } = await runProgram(["version"], {});
 
     expect(exitCode).toBe(0);
-    expect(stdout).toMatch(/^maildesk-receiver \d+\.\d+\.\d+ \(from source, Bun \d/);
+    expect(stdout).toMatch(/^maildesk-receiver \d+\.\d+\.\d+ \((from source|commit \S+), Bun \d/);
   });
 });
 
@@ -129,6 +129,17 @@ describe("commands that receive no webhooks", () => {
     expect(stderr).toContain(
       "maildesk-receiver: migrate: configuration error: SQLITE_BUSY_TIMEOUT_MS",
     );
+  });
+});
+
+describe("serve", () => {
+  it("writes readable log lines with LOG_FORMAT=pretty (pino-pretty, loaded only then)", async () => {
+    const service = await startService({ WEBHOOK_VERIFIERS: "none", LOG_FORMAT: "pretty" });
+    await service.stop();
+
+    const text = service.lines.join("\n");
+    expect(text).toMatch(/INFO \(\d+\): listening/);
+    expect(service.lines.some((line) => line.startsWith("{"))).toBe(false);
   });
 });
 

@@ -4,14 +4,20 @@
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 
 /** The program's entry point from source. */
 export const MAIN = join(import.meta.dir, "..", "..", "src", "main.ts");
 
-/** The command that runs the program from source; a compiled binary is `[path]`. */
-export const FROM_SOURCE: readonly string[] = [process.execPath, MAIN];
+/**
+ * The command that runs the program: from source, or the compiled binary at
+ * `$MAILDESK_TEST_BINARY` (`MAILDESK_TEST_BINARY=dist/maildesk-receiver bun
+ * test test/e2e` runs the end-to-end tests against it).
+ */
+export const FROM_SOURCE: readonly string[] = process.env.MAILDESK_TEST_BINARY
+  ? [resolve(process.env.MAILDESK_TEST_BINARY)]
+  : [process.execPath, MAIN];
 
 export interface ServiceProcess {
   readonly url: string;
