@@ -15,8 +15,10 @@
  *    (to "worker started"), building the HTTP app (to "listening"), and the
  *    wait for the first readiness answer.
  * 3. After `--idle-seconds` (default 5) with no requests, reads the RSS
- *    (VmRSS) and its peak (VmHWM) from /proc, then stops it with SIGTERM
- *    (it must exit 0).
+ *    (VmRSS), its peak (VmHWM) and its split (smaps_rollup: anonymous
+ *    memory, i.e. the heaps, against pages of the executable file, which
+ *    are clean and which the kernel can drop and read again) from /proc,
+ *    then stops it with SIGTERM (it must exit 0).
  * 4. The same for a one-line `Bun.serve` compiled the same way, i.e. what
  *    the runtime itself costs (`--no-baseline` skips it).
  *
@@ -50,6 +52,9 @@ interface StartSample {
   readonly phases: Record<string, number>;
   readonly rssMiB: number;
   readonly peakRssMiB: number;
+  /** The RSS split: heap and other private memory, and pages of the executable file. */
+  readonly anonMiB: number;
+  readonly fileMiB: number;
 }
 
 const LOG_PHASES: [string, string][] = [
@@ -88,6 +93,8 @@ try {
     readyMs: summarize(samples.map((s) => s.readyMs)),
     rssMiB: summarize(samples.map((s) => s.rssMiB)),
     peakRssMiB: summarize(samples.map((s) => s.peakRssMiB)),
+    anonMiB: summarize(samples.map((s) => s.anonMiB)),
+    fileMiB: summarize(samples.map((s) => s.fileMiB)),
     phasesMs: Object.fromEntries(
       Object.keys(samples[0]?.phases ?? {}).map((name) => [
         name,
@@ -97,6 +104,8 @@ try {
     baseline: baseline && {
       readyMs: summarize(baseline.map((s) => s.readyMs)),
       rssMiB: summarize(baseline.map((s) => s.rssMiB)),
+      anonMiB: summarize(baseline.map((s) => s.anonMiB)),
+      fileMiB: summarize(baseline.map((s) => s.fileMiB)),
     },
   };
   print(report);
@@ -145,12 +154,16 @@ async function measureStart(command: string[], env: Record<string, string>): Pro
   const status = await Bun.file(`/proc/${child.pid}/status`).text();
   const rssMiB = readKiB(status, "VmRSS") / 1024;
   const peakRssMiB = readKiB(status, "VmHWM") / 1024;
+  const rollup = await Bun.file(`/proc/${child.pid}/smaps_rollup`).text();
+  const anonMiB = readKiB(rollup, "Pss_Anon") / 1024;
+  const fileMiB = readKiB(rollup, "Pss_File") / 1024;
   child.kill("SIGTERM");
   const exitCode = await child.exited;
   if (exitCode !== 0) throw new Error(`${command[0]} exited with ${exitCode} on SIGTERM`);
 
   const lines = (await new Response(child.stdout).text()).split("\n").filter(Boolean);
-  return { readyMs, phases: readPhases(lines, spawnedAt, readyMs), rssMiB, peakRssMiB };
+  const phases = readPhases(lines, spawnedAt, readyMs);
+  return { readyMs, phases, rssMiB, peakRssMiB, anonMiB, fileMiB };
 }
 
 /** Milliseconds from the spawn to each phase's log line; the last phase ends at ready. */
@@ -224,8 +237,10 @@ function print(report: {
   readyMs: Summary;
   rssMiB: Summary;
   peakRssMiB: Summary;
+  anonMiB: Summary;
+  fileMiB: Summary;
   phasesMs: Record<string, Summary>;
-  baseline: { readyMs: Summary; rssMiB: Summary } | null;
+  baseline: { readyMs: Summary; rssMiB: Summary; anonMiB: Summary; fileMiB: Summary } | null;
 }) {
   const row = (name: string, s: Summary, unit: string) =>
     `  ${name.padEnd(40)} ${String(s.median).padStart(7)} ${String(s.min).padStart(7)} ${String(s.max).padStart(7)}  ${unit}`;
@@ -238,9 +253,13 @@ function print(report: {
     console.log(row(`  ${name}`, summary, "ms"));
   }
   console.log(row(`RSS after ${report.idleSeconds} s idle`, report.rssMiB, "MiB"));
+  console.log(row("  anonymous (heaps)", report.anonMiB, "MiB"));
+  console.log(row("  pages of the executable", report.fileMiB, "MiB"));
   console.log(row("peak RSS (VmHWM)", report.peakRssMiB, "MiB"));
   if (report.baseline) {
     console.log(row("baseline: Bun.serve, start to 200", report.baseline.readyMs, "ms"));
     console.log(row("baseline: RSS idle", report.baseline.rssMiB, "MiB"));
+    console.log(row("  anonymous (heaps)", report.baseline.anonMiB, "MiB"));
+    console.log(row("  pages of the executable", report.baseline.fileMiB, "MiB"));
   }
 }
