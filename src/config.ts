@@ -50,6 +50,14 @@ function optionalText(hint: string) {
   return Type.Optional(Type.String({ hint }));
 }
 
+/**
+ * A variable holding a secret (or a list of them): never echoed in an error
+ * and masked by `describeSettings`.
+ */
+function optionalSecret(hint: string, rule: { pattern?: string } = {}) {
+  return Type.Optional(Type.String({ hint, secret: true, ...rule }));
+}
+
 function integer(hint: string, minimum: number, maximum: number, fallback?: number) {
   return Type.Integer(
     fallback === undefined
@@ -86,13 +94,13 @@ const ENV_SCHEMA = Type.Object({
   // The verifiers' settings. Which of them a listed verifier needs, and their
   // finer rules (lengths, address syntax, base64 keys), are checked by the
   // verifier itself when it is created at start-up: see src/verify/.
-  WEBHOOK_URL_SECRETS: optionalText("a comma-separated list of secrets"),
+  WEBHOOK_URL_SECRETS: optionalSecret("a comma-separated list of secrets"),
   WEBHOOK_BASIC_USER: optionalText("a user name"),
-  WEBHOOK_BASIC_PASSWORD: optionalText("a password"),
-  WEBHOOK_BASIC_PASSWORD_PREVIOUS: optionalText("a password"),
+  WEBHOOK_BASIC_PASSWORD: optionalSecret("a password"),
+  WEBHOOK_BASIC_PASSWORD_PREVIOUS: optionalSecret("a password"),
   WEBHOOK_IP_ALLOWLIST: optionalText("a comma-separated list of addresses and CIDRs"),
   TRUSTED_PROXIES: optionalText("a comma-separated list of addresses and CIDRs"),
-  WEBHOOK_HMAC_SECRETS: optionalText("a comma-separated list of secrets"),
+  WEBHOOK_HMAC_SECRETS: optionalSecret("a comma-separated list of secrets"),
   WEBHOOK_HMAC_SCHEME: literals(
     HMAC_SCHEMES,
     `one of ${HMAC_SCHEMES.join(", ")}`,
@@ -116,17 +124,12 @@ const ENV_SCHEMA = Type.Object({
   ),
   SQLITE_BUSY_TIMEOUT_MS: integer("a time in milliseconds (0-600000)", 0, 600_000, 5000),
   SHUTDOWN_TIMEOUT_MS: integer("a time in milliseconds (0-600000)", 0, 600_000, 10_000),
-  ADMIN_TOKEN: Type.Optional(
-    Type.String({
-      hint: `a token of at least ${MIN_TOKEN_LENGTH} characters with no spaces`,
-      pattern: TOKEN_PATTERN,
-    }),
-  ),
-  METRICS_TOKEN: Type.Optional(
-    Type.String({
-      hint: `a token of at least ${MIN_TOKEN_LENGTH} characters with no spaces`,
-      pattern: TOKEN_PATTERN,
-    }),
+  ADMIN_TOKEN: optionalSecret(`a token of at least ${MIN_TOKEN_LENGTH} characters with no spaces`, {
+    pattern: TOKEN_PATTERN,
+  }),
+  METRICS_TOKEN: optionalSecret(
+    `a token of at least ${MIN_TOKEN_LENGTH} characters with no spaces`,
+    { pattern: TOKEN_PATTERN },
   ),
   RETENTION_DELIVERIES_DAYS: integer(
     "a number of days (0-36500; 0 keeps them forever)",
@@ -145,8 +148,8 @@ const ENV_SCHEMA = Type.Object({
   WORKER_HANDLER_TIMEOUT_MS: integer("a time in milliseconds (10-86400000)", 10, DAY_MS, 15_000),
   WORKER_SHUTDOWN_TIMEOUT_MS: integer("a time in milliseconds (0-600000)", 0, 600_000, 5000),
   FORWARD_URL: Type.Optional(Type.String({ hint: "an http:// or https:// URL" })),
-  FORWARD_SECRET: Type.Optional(
-    Type.String({ hint: "whsec_ followed by a base64 key, or a raw secret of 16 bytes or more" }),
+  FORWARD_SECRET: optionalSecret(
+    "whsec_ followed by a base64 key, or a raw secret of 16 bytes or more",
   ),
   FORWARD_TIMEOUT_MS: integer("a time in milliseconds (10-600000)", 10, 600_000, 10_000),
   FORWARD_CONCURRENCY: integer("a count of requests (1-1000)", 1, 1000, 16),
@@ -275,8 +278,22 @@ function refuseSharedCredentials(values: Env): void {
   }
 }
 
+/** What `loadConfig` asks of the environment beyond each variable's rule. */
+export interface LoadConfigOptions {
+  /**
+   * Refuse an unset `WEBHOOK_VERIFIERS` (the default): `serve` must be told
+   * how to verify requests. Commands that receive no webhooks (`migrate`,
+   * `backup`, …) pass `false` and get an empty `verifiers` list instead; a
+   * list that is set is checked either way.
+   */
+  readonly requireVerifiers?: boolean;
+}
+
 /** Reads `env` once, applies defaults and rules, and returns a frozen `Config`. */
-export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>>,
+  options: LoadConfigOptions = {},
+): Config {
   const values = validateEnv(env);
   if (values.METRICS_TOKEN !== undefined && values.METRICS_TOKEN === values.ADMIN_TOKEN) {
     // A scraper's token must not open the API: whoever holds it could replay events.
@@ -290,7 +307,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     databasePath: parseDatabaseUrl(values.DATABASE_URL),
     maxBodyBytes: values.MAX_BODY_BYTES,
     log: { level: values.LOG_LEVEL, format: values.LOG_FORMAT },
-    verifiers: parseVerifiers(values.WEBHOOK_VERIFIERS),
+    verifiers: parseVerifiers(values.WEBHOOK_VERIFIERS, options.requireVerifiers ?? true),
     verify: {
       urlSecrets: splitList(values.WEBHOOK_URL_SECRETS),
       basic: {
@@ -354,9 +371,7 @@ function validateEnv(env: Readonly<Record<string, string | undefined>>): Env {
 function invalidValue(name: string, value: string | undefined): ConfigError {
   const schema: TSchema | undefined = ENV_SCHEMA.properties[name as keyof Env];
   // A secret is never echoed, not even a wrong one: it may be almost right.
-  const got = SECRET_NAME.test(name)
-    ? `got a value of ${value?.length ?? 0} characters`
-    : `got "${value}"`;
+  const got = isSecret(name) ? `got a value of ${value?.length ?? 0} characters` : `got "${value}"`;
   return new ConfigError(`${name} must be ${schema?.hint ?? "valid"}; ${got}`);
 }
 
@@ -433,7 +448,69 @@ function parseSigningKey(secret: string | undefined): string | null {
   return key.toString("base64");
 }
 
-const SECRET_NAME = /(TOKEN|SECRETS?|PASSWORD)$/;
+/**
+ * Whether a variable holds a secret: declared so (`optionalSecret`), or
+ * named like one, so that a new variable is masked even if its declaration
+ * forgets to say so.
+ */
+function isSecret(name: string): boolean {
+  const schema: TSchema | undefined = ENV_SCHEMA.properties[name as keyof Env];
+  return schema?.secret === true || /TOKEN|SECRET|PASSWORD/.test(name);
+}
+
+/** Variables whose value is a URL that may carry credentials in it. */
+const URL_NAMES: ReadonlySet<string> = new Set(["FORWARD_URL"]);
+
+/** One variable as `maildesk-receiver config` shows it. */
+export interface SettingView {
+  readonly name: string;
+  /**
+   * The value in effect, converted and with its default applied; masked
+   * where it is or holds a secret; `null` when unset and without default.
+   */
+  readonly value: string | number | null;
+  /** `environment` (or the `.env` file), `default`, or `unset`. */
+  readonly source: "environment" | "default" | "unset";
+  /** Whether `value` was masked (or left out) because it holds a secret. */
+  readonly masked: boolean;
+}
+
+/**
+ * Every variable with the value in effect, for display. Secret values never
+ * leave this module: a token, password or secret list shows as how many
+ * values are set, and a URL loses its user, password and query values.
+ * Throws a `ConfigError` as `loadConfig` does for a malformed value.
+ */
+export function describeSettings(env: Readonly<Record<string, string | undefined>>): SettingView[] {
+  const values = validateEnv(env) as Record<string, string | number | undefined>;
+  return Object.keys(ENV_SCHEMA.properties).map((name): SettingView => {
+    const value = values[name];
+    const source = env[name]?.trim() ? "environment" : value === undefined ? "unset" : "default";
+    if (value === undefined) return { name, value: null, source, masked: false };
+    if (isSecret(name)) {
+      const count = splitList(String(value)).length;
+      const shown = count === 1 ? "(set, masked)" : `(${count} values, masked)`;
+      return { name, value: shown, source, masked: true };
+    }
+    if (URL_NAMES.has(name)) return { name, ...maskUrl(String(value)), source };
+    return { name, value, source, masked: false };
+  });
+}
+
+/**
+ * A URL without what may be credentials: the user, the password, the query
+ * values and the fragment become `***`. The path is shown.
+ */
+function maskUrl(text: string): { value: string; masked: boolean } {
+  if (!URL.canParse(text)) return { value: "(not a URL, masked)", masked: true };
+  const url = new URL(text);
+  const masked = url.username !== "" || url.password !== "" || url.search !== "" || url.hash !== "";
+  if (url.username) url.username = "***";
+  if (url.password) url.password = "***";
+  for (const key of new Set(url.searchParams.keys())) url.searchParams.set(key, "***");
+  if (url.hash) url.hash = "***";
+  return { value: url.href.replaceAll("%2A%2A%2A", "***"), masked };
+}
 
 /** Accepts `file:relative`, `file:///absolute` and bare paths; query parameters are ignored. */
 function parseDatabaseUrl(url: string): string {
@@ -455,8 +532,9 @@ function splitList(list: string | undefined): string[] {
     .filter(Boolean);
 }
 
-function parseVerifiers(list: string | undefined): VerifierName[] {
+function parseVerifiers(list: string | undefined, required: boolean): VerifierName[] {
   const names = [...new Set(splitList(list).map((name) => name.toLowerCase()))];
+  if (names.length === 0 && !required) return [];
   if (names.length === 0) {
     throw new ConfigError(
       "WEBHOOK_VERIFIERS is not set: list how requests are verified, e.g. " +

@@ -7,7 +7,7 @@
  * bodies are never logged; sizes and ids are.
  */
 import pino, { type DestinationStream, type Logger as PinoLogger } from "pino";
-import pretty from "pino-pretty";
+import type PinoPretty from "pino-pretty";
 import type { Config } from "./config.ts";
 
 /** The logger every module receives. */
@@ -22,7 +22,7 @@ export function createLogger(settings: Config["log"], destination?: DestinationS
     formatters: { level: (label) => ({ level: label }) },
   };
   if (destination) return pino(options, destination);
-  if (settings.format === "pretty") return pino(options, pretty({ sync: true }));
+  if (settings.format === "pretty") return pino(options, loadPretty()({ sync: true }));
   return pino(options, pino.destination({ dest: 1, sync: true }));
 }
 
@@ -35,4 +35,14 @@ export function writeLogLine(log: Logger, line: string): void {
     pino.symbols.streamSym
   ];
   stream?.write(line);
+}
+
+/**
+ * pino-pretty, loaded only for `LOG_FORMAT=pretty`: it and its dependencies
+ * (streams, colours, date formatting) are a good part of what both threads
+ * would otherwise evaluate at every start, for the JSON default that never
+ * uses them. `require` keeps the load synchronous, as `createLogger` is.
+ */
+function loadPretty(): typeof PinoPretty {
+  return require("pino-pretty");
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "bun:test";
-import { ConfigError, loadConfig } from "../src/config.ts";
+import { ConfigError, describeSettings, loadConfig } from "../src/config.ts";
 
 const minimal = { WEBHOOK_VERIFIERS: "none" };
 
@@ -184,4 +184,80 @@ describe("loadConfig", () => {
       expect(() => loadConfig(env)).toThrow(message);
     });
   }
+});
+
+describe("loadConfig for commands that receive no webhooks", () => {
+  it("takes an unset WEBHOOK_VERIFIERS as an empty list", () => {
+    expect(loadConfig({}, { requireVerifiers: false }).verifiers).toEqual([]);
+    expect(loadConfig({ WEBHOOK_VERIFIERS: " " }, { requireVerifiers: false }).verifiers).toEqual(
+      [],
+    );
+  });
+
+  it("still checks a list that is set", () => {
+    expect(() =>
+      loadConfig({ WEBHOOK_VERIFIERS: "telepathy" }, { requireVerifiers: false }),
+    ).toThrow(/unknown verifier "telepathy"/);
+    expect(
+      loadConfig({ WEBHOOK_VERIFIERS: "hmac" }, { requireVerifiers: false }).verifiers,
+    ).toEqual(["hmac"]);
+  });
+});
+
+describe("describeSettings", () => {
+  const view = (env: Record<string, string>) =>
+    new Map(describeSettings(env).map((setting) => [setting.name, setting]));
+
+  it("lists every variable with its value in effect and where it came from", () => {
+    const settings = view({ PORT: "8080", LOG_LEVEL: " " });
+
+    expect(settings.get("PORT")).toEqual({
+      name: "PORT",
+      value: 8080,
+      source: "environment",
+      masked: false,
+    });
+    expect(settings.get("LOG_LEVEL")).toMatchObject({ value: "info", source: "default" });
+    expect(settings.get("FORWARD_URL")).toMatchObject({ value: null, source: "unset" });
+    expect(settings.size).toBeGreaterThanOrEqual(40);
+  });
+
+  it("masks every variable that holds a secret, saying how many values are set", () => {
+    const settings = describeSettings({
+      ADMIN_TOKEN: "a-token-of-some-length",
+      METRICS_TOKEN: "another-token-of-some-length",
+      WEBHOOK_URL_SECRETS: "s1-0123456789abcdef,s2-0123456789abcdef, s3-0123456789abcdef",
+      WEBHOOK_BASIC_PASSWORD: "pw",
+      WEBHOOK_BASIC_PASSWORD_PREVIOUS: "old pw",
+      WEBHOOK_HMAC_SECRETS: "whsec_AAAA",
+      FORWARD_SECRET: "whsec_BBBB",
+    });
+    const secretNames = settings
+      .map((setting) => setting.name)
+      .filter((name) => /TOKEN|SECRET|PASSWORD/.test(name));
+
+    expect(secretNames).toHaveLength(7);
+    for (const name of secretNames) {
+      const setting = settings.find((candidate) => candidate.name === name);
+      expect({ name, masked: setting?.masked }).toEqual({ name, masked: true });
+      expect(setting?.value).toMatch(/^\((set|\d+ values), masked\)$/);
+    }
+    expect(settings.find((s) => s.name === "WEBHOOK_URL_SECRETS")?.value).toBe(
+      "(3 values, masked)",
+    );
+  });
+
+  it("masks the credentials of FORWARD_URL and leaves a plain one as it is", () => {
+    const url = (value: string) => view({ FORWARD_URL: value }).get("FORWARD_URL");
+
+    expect(url("https://user:pass@hooks.internal/in?key=abc&key=def#frag")).toMatchObject({
+      value: "https://***:***@hooks.internal/in?key=***#***",
+      masked: true,
+    });
+    expect(url("http://hooks.internal:8080/in")).toMatchObject({
+      value: "http://hooks.internal:8080/in",
+      masked: false,
+    });
+    expect(url("not a url with hunter2")).toMatchObject({ value: "(not a URL, masked)" });
+  });
 });

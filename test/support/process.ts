@@ -4,14 +4,20 @@
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 
 /** The program's entry point from source. */
 export const MAIN = join(import.meta.dir, "..", "..", "src", "main.ts");
 
-/** The `send` command's entry point from source (`bun run send`). */
-export const SEND = join(import.meta.dir, "..", "..", "src", "cli", "send.ts");
+/**
+ * The command that runs the program: from source, or the compiled binary at
+ * `$MAILDESK_TEST_BINARY` (`MAILDESK_TEST_BINARY=dist/maildesk-receiver bun
+ * test test/e2e` runs the end-to-end tests against it).
+ */
+export const FROM_SOURCE: readonly string[] = process.env.MAILDESK_TEST_BINARY
+  ? [resolve(process.env.MAILDESK_TEST_BINARY)]
+  : [process.execPath, MAIN];
 
 export interface ServiceProcess {
   readonly url: string;
@@ -35,9 +41,9 @@ export async function runProgram(
   args: string[],
   env: Record<string, string>,
   cwd = tempDir(),
-  entry = MAIN,
+  program: readonly string[] = FROM_SOURCE,
 ) {
-  const child = Bun.spawn([process.execPath, entry, ...args], {
+  const child = Bun.spawn([...program, ...args], {
     env: { PATH: process.env.PATH ?? "", ...env },
     cwd,
     stdout: "pipe",
@@ -55,9 +61,10 @@ export async function runProgram(
 export async function startService(
   env: Record<string, string>,
   cwd = tempDir(),
+  program: readonly string[] = FROM_SOURCE,
 ): Promise<ServiceProcess> {
   const port = env.PORT ?? String(await freePort());
-  const child = Bun.spawn([process.execPath, MAIN, "serve"], {
+  const child = Bun.spawn([...program, "serve"], {
     env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", ...env, PORT: port },
     cwd,
     stdout: "pipe",
@@ -121,4 +128,18 @@ export function postEvent(url: string, body: string, headers: Record<string, str
     headers: { "content-type": "application/json", ...headers },
     body,
   });
+}
+
+/**
+ * Calls `probe` until it resolves to something other than `null` (a real
+ * process gets there in its own time), and resolves to that.
+ */
+export async function pollUntil<T>(probe: () => Promise<T | null>, timeoutMs = 10_000): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== null) return value;
+    if (performance.now() > deadline) throw new Error(`nothing came within ${timeoutMs} ms`);
+    await Bun.sleep(10);
+  }
 }
