@@ -240,7 +240,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     return outcomes.length + tally.claimed;
   }
 
-  /** Claims, applies and marks one batch; returns how many rows it claimed. */
+  /** Selects, applies and marks one batch; returns how many rows it took. */
   function runDatabaseBatch(
     handler: DatabaseHandler,
     now: number,
@@ -250,31 +250,58 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     // Selected, not leased: this transaction applies and marks them all.
     const rows = statements.selectDue(handler.name, now, limit);
     tally.claimed += rows.length;
+    const events = statements.loadEvents(rows.map((row) => row.eventSeq));
+    const apply = (row: ClaimedRow): HandlerOutcome => {
+      const event = events.get(row.eventSeq);
+      if (!event) return permanent("the event is gone");
+      try {
+        return handler.apply(event, now);
+      } catch (error) {
+        return retryable(describeError(error));
+      }
+    };
     // Successes are marked together, one statement per kind of note.
     const doneByNote = new Map<string, number[]>();
-    const events = statements.loadEvents(rows.map((row) => row.eventSeq));
+    const noteDone = (row: ClaimedRow, note: string) => {
+      const ids = doneByNote.get(note);
+      if (ids) ids.push(row.id);
+      else doneByNote.set(note, [row.id]);
+    };
+
+    // Optimistically, the whole batch in one savepoint: rows rarely fail,
+    // and a savepoint per row is two statements per row. On the first
+    // failure the batch is undone and run again a row per savepoint, so that
+    // only the failing rows lose what they wrote.
+    savepoint.begin();
+    let failed = false;
     for (const row of rows) {
-      const event = events.get(row.eventSeq) ?? null;
-      let outcome: HandlerOutcome;
-      savepoint.begin();
-      try {
-        outcome = event ? handler.apply(event, now) : permanent("the event is gone");
-      } catch (error) {
-        outcome = retryable(describeError(error));
+      const outcome = apply(row);
+      if (outcome.kind !== "success") {
+        failed = true;
+        break;
       }
-      // Only a success keeps what the handler wrote.
-      if (outcome.kind === "success") {
-        savepoint.release();
-        const ids = doneByNote.get(outcome.note);
-        if (ids) ids.push(row.id);
-        else doneByNote.set(outcome.note, [row.id]);
-      } else {
-        savepoint.rollback();
-        // Claimed now, so that the failure is recorded like an I/O attempt's.
-        if (statements.claimSelected(row, now + settings.leaseMs, now)) {
-          recordOutcome(row, outcome, now, tally);
+      noteDone(row, outcome.note);
+    }
+    if (failed) {
+      savepoint.rollback();
+      doneByNote.clear();
+      for (const row of rows) {
+        savepoint.begin();
+        const outcome = apply(row);
+        // Only a success keeps what the handler wrote.
+        if (outcome.kind === "success") {
+          savepoint.release();
+          noteDone(row, outcome.note);
+        } else {
+          savepoint.rollback();
+          // Claimed now, so that the failure is recorded like an I/O attempt's.
+          if (statements.claimSelected(row, now + settings.leaseMs, now)) {
+            recordOutcome(row, outcome, now, tally);
+          }
         }
       }
+    } else {
+      savepoint.release();
     }
     for (const [note, ids] of doneByNote) tally.done += statements.markSelectedDone(ids, note, now);
     return rows.length;
