@@ -140,7 +140,7 @@ const ENV_SCHEMA = Type.Object({
   RETENTION_EVENTS_DAYS: Type.Optional(integer("a number of days (1-36500)", 1, 36_500)),
   // The outbox worker and its handlers; src/worker/ says what each does.
   WORKER_POLL_MS: integer("a time in milliseconds (10-3600000)", 10, 3_600_000, 1000),
-  WORKER_BATCH_SIZE: integer("a count of rows (1-10000)", 1, 10_000, 2048),
+  WORKER_BATCH_SIZE: integer("a count of rows (1-10000)", 1, 10_000, 8192),
   WORKER_MAX_ATTEMPTS: integer("a count of attempts (1-1000)", 1, 1000, 15),
   WORKER_BACKOFF_BASE_MS: integer("a time in milliseconds (1-86400000)", 1, DAY_MS, 1000),
   WORKER_BACKOFF_MAX_MS: integer("a time in milliseconds (1-604800000)", 1, 7 * DAY_MS, HOUR_MS),

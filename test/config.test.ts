@@ -79,7 +79,7 @@ describe("loadConfig", () => {
 
     expect(config.worker).toEqual({
       pollMs: 1000,
-      batchSize: 2048,
+      batchSize: 8192,
       maxAttempts: 15,
       backoffBaseMs: 1000,
       backoffMaxMs: 3_600_000,
