@@ -73,10 +73,14 @@ import {
   type IoHandler,
   permanent,
   retryable,
+  type StoredEvent,
 } from "./handler.ts";
 import { createIoAttempts } from "./io-attempts.ts";
 import { type ClaimedRow, prepareOutboxStatements, prepareSavepoint } from "./outbox-statements.ts";
 import { createRetryPolicy } from "./retry-policy.ts";
+
+/** Events loaded per statement in a database batch. */
+const EVENT_CHUNK = 256;
 
 export interface OutboxWorkerOptions {
   readonly sqlite: Database;
@@ -250,9 +254,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     // Selected, not leased: this transaction applies and marks them all.
     const rows = statements.selectDue(handler.name, now, limit);
     tally.claimed += rows.length;
-    const events = statements.loadEvents(rows.map((row) => row.eventSeq));
-    const apply = (row: ClaimedRow): HandlerOutcome => {
-      const event = events.get(row.eventSeq);
+    const apply = (event: StoredEvent | null): HandlerOutcome => {
       if (!event) return permanent("the event is gone");
       try {
         return handler.apply(event, now);
@@ -274,8 +276,8 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     // only the failing rows lose what they wrote.
     savepoint.begin();
     let failed = false;
-    for (const row of rows) {
-      const outcome = apply(row);
+    for (const [row, event] of withEvents(rows)) {
+      const outcome = apply(event);
       if (outcome.kind !== "success") {
         failed = true;
         break;
@@ -285,9 +287,9 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     if (failed) {
       savepoint.rollback();
       doneByNote.clear();
-      for (const row of rows) {
+      for (const [row, event] of withEvents(rows)) {
         savepoint.begin();
-        const outcome = apply(row);
+        const outcome = apply(event);
         // Only a success keeps what the handler wrote.
         if (outcome.kind === "success") {
           savepoint.release();
@@ -305,6 +307,18 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     }
     for (const [note, ids] of doneByNote) tally.done += statements.markSelectedDone(ids, note, now);
     return rows.length;
+  }
+
+  /**
+   * The rows with their events, loaded EVENT_CHUNK at a time: one statement
+   * per chunk, and a large batch's bodies are not all held at once.
+   */
+  function* withEvents(rows: readonly ClaimedRow[]): Generator<[ClaimedRow, StoredEvent | null]> {
+    for (let start = 0; start < rows.length; start += EVENT_CHUNK) {
+      const chunk = rows.slice(start, start + EVENT_CHUNK);
+      const events = statements.loadEvents(chunk.map((row) => row.eventSeq));
+      for (const row of chunk) yield [row, events.get(row.eventSeq) ?? null];
+    }
   }
 
   function claimIoBatch(handler: IoHandler, now: number, tally: Tally): Dispatch[] {
