@@ -2,7 +2,7 @@
  * The real program as a child process, for what needs one: start-up
  * failures, signals, crashes and restarts on the same database file.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
@@ -28,9 +28,18 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<number>;
 }
 
+const tempDirs: string[] = [];
+
+/** Removes every folder `tempDir` made (after all tests: test/support/preload.ts). */
+export function removeTempDirs(): void {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
 /** A fresh temporary folder for a test's database and working directory. */
 export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), "maildesk-e2e-"));
+  const dir = mkdtempSync(join(tmpdir(), "maildesk-e2e-"));
+  tempDirs.push(dir);
+  return dir;
 }
 
 /**
