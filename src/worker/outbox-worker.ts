@@ -9,6 +9,7 @@
  *
  * ```text
  * pending    ── claimed once due ──────────────▶ processing  attempts+1, run_at = lease end
+ * pending    ── a database batch applied it ───▶ done        attempts+1, in one transaction
  * processing ── lease ran out (process died) ──▶ processing  claimed again, attempts+1
  * processing ── success (or skipped) ──────────▶ done        result says what was done
  * processing ── retryable, attempts left ──────▶ pending     run_at = now + back-off
@@ -100,7 +101,7 @@ export interface OutboxWorker {
   /** Rows may have become due (a replay, a retry): look now rather than at the next poll. */
   wake(): void;
   /** Ingest committed new events: look now, and keep transactions short for a while. */
-  eventsCommitted(): void;
+  eventsCommitted(count?: number): void;
   /**
    * Runs one iteration, waits for the I/O attempts it started (time-outs
    * included) and records their outcomes. For tests, which drive the worker
@@ -454,8 +455,8 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       loopDone = loop();
     },
     wake,
-    eventsCommitted() {
-      batchSizer.ingestCommitted(clock.now());
+    eventsCommitted(count = 1) {
+      batchSizer.ingestCommitted(clock.now(), count);
       wake();
     },
     async runOnce() {

@@ -58,7 +58,7 @@ export function createWorkerComponent(
     },
     ready: worker?.started,
     status: () => worker?.status(),
-    onEventsCommitted: () => worker?.eventsCommitted(),
+    onEventsCommitted: (count) => worker?.eventsCommitted(count),
     stop: async () => worker?.stop(),
   };
 }

@@ -381,6 +381,29 @@ describe("batch size", () => {
     await worker.stop();
   });
 
+  it("rests nineteen times as long as a batch took while ingest is saturated", async () => {
+    world.store(events(200));
+    const worker = world.worker({
+      handlers: [slowSubscribers(0.25)],
+      env: { WORKER_BATCH_SIZE: "16" },
+    });
+    const doneRows = () => world.outbox().filter((row) => row.state === "done").length;
+    // Commits of 50 events each: requests pile up behind every commit.
+    for (let i = 0; i < 20; i++) worker.eventsCommitted(50);
+    worker.start();
+
+    // 16 rows at 0.25 ms: a 4 ms batch, so a 76 ms rest (a twentieth of the thread).
+    await until(() => doneRows() === 16);
+    world.clock.advance(75);
+    worker.wake();
+    await turns(20);
+    expect(doneRows()).toBe(16);
+
+    world.clock.advance(1);
+    await until(() => doneRows() === 32);
+    await worker.stop();
+  });
+
   it("does not rest between batches when ingest is quiet", async () => {
     world.store(events(60));
     const worker = world.worker({
