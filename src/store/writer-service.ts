@@ -17,6 +17,15 @@ import type { FromWriter, ToWriter, WriterStatus } from "./writer-protocol.ts";
 /** How often the writer reports that it is alive, with its counters. */
 const HEARTBEAT_INTERVAL_MS = 1000;
 
+/**
+ * The writing connection's page cache, in KiB (SQLite's default is 2 MiB).
+ * The worker writes the mirror and the event keys at random places; with
+ * 16 MiB, fewer of those pages are read again, and the same worker drained
+ * the bench:worker database 10-15% faster in-process, for about 18 MiB more
+ * RSS once the cache has filled. The reading connection keeps the default.
+ */
+const WRITER_CACHE_KIB = 16 * 1024;
+
 /** What the writer needs to start; structured-clonable, for the thread. */
 export interface WriterStartOptions {
   readonly config: Config;
@@ -85,6 +94,7 @@ export function createWriterService(
         busyTimeoutMs: options.config.sqliteBusyTimeoutMs,
         migrate: false,
       }).sqlite;
+      sqlite.exec(`PRAGMA cache_size = -${WRITER_CACHE_KIB}`);
     } catch (error) {
       log.error({ err: error }, "writer could not open the database");
       send({
