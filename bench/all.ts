@@ -16,8 +16,10 @@
  * of each at a fixed rate (bench/open-loop-client.ts explains the method).
  * Rounds alternate the configurations, in an order rotated each round, so
  * that drift on a shared machine hits all alike; ratios are computed per
- * round and then the median taken. The peak RSS of each server is sampled
- * throughout.
+ * round and then the median taken. Each run starts once every server is
+ * idle and the disk written back (a service's worker goes on draining what
+ * the run left in its outbox; see waitUntilIdle). The peak RSS of each
+ * server is sampled throughout.
  *
  * At the end every server's database is read back: stored events must equal
  * the accepted answers (the service) and include every 2xx the client saw.
@@ -56,6 +58,7 @@ import {
   ServerUnavailableError,
   serviceSpec,
   startServer,
+  waitUntilIdle,
   withPeakRss,
 } from "./lib/servers.ts";
 import {
@@ -322,10 +325,17 @@ console.log(`\nwrote ${args.json} and ${args.svg}`);
 
 process.exit([...checks.values()].some((check) => !check.ok) ? 1 : 0);
 
+/** Every server idle (see waitUntilIdle), its files written back. */
+async function settle(): Promise<void> {
+  await waitUntilIdle(targets.flatMap((t) => (t.server ? [t.server] : [])));
+  Bun.spawnSync(["sync"]);
+}
+
 async function closedLoopRun(t: Target, seconds: number, record: boolean): Promise<LoadResult> {
   const server = t.server as RunningServer;
   const requests = prepareRequests(PREPARED_PER_SECOND * seconds, WEBHOOK_PATH, t.sign);
   Bun.gc(true);
+  await settle();
   const { result, peakRssMiB } = await withPeakRss(
     server,
     runLoad({
@@ -353,6 +363,7 @@ async function openLoopRun(t: Target): Promise<OpenLoopResult> {
     t.sign,
   );
   Bun.gc(true);
+  await settle();
   const { result, peakRssMiB } = await withPeakRss(
     server,
     runOpenLoop({ baseUrl: server.baseUrl, requests, ratePerSecond, durationSeconds }),

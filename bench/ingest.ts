@@ -13,6 +13,7 @@ import {
   type ServerSpec,
   serviceSpec,
   startServer,
+  waitUntilIdle,
   withPeakRss,
 } from "./lib/servers.ts";
 import { checkServiceStored } from "./lib/stored-check.ts";
@@ -167,6 +168,8 @@ try {
         target.sign,
       );
       Bun.gc(true);
+      // A service's worker drains what its last run left (see waitUntilIdle).
+      await waitUntilIdle([...servers.values()]);
       // The previous run's database pages are still being written back; left
       // alone, that writeback competes with this run's fsyncs, and the target
       // that follows the bare server (which writes nothing) would be favoured.

@@ -232,3 +232,33 @@ export async function withPeakRss<T>(server: RunningServer, work: Promise<T>) {
     clearInterval(timer);
   }
 }
+
+/** The window over which `waitUntilIdle` watches the servers' CPU time. */
+const IDLE_WINDOW_MS = 250;
+
+/** Less CPU than this over one window (4% of a core) counts as idle. */
+const IDLE_CPU_SECONDS = 0.01;
+
+/**
+ * Waits until none of `servers` uses the CPU any more, at most `timeoutMs`;
+ * resolves to the milliseconds waited. A service goes on after a run ends:
+ * its worker drains the outbox that the run filled. Left alone, that work
+ * would slow down whichever run comes next (another server's, or the
+ * service's own next one), so each run starts with every server idle. The
+ * drain itself is what `bench:worker` measures.
+ */
+export async function waitUntilIdle(
+  servers: readonly RunningServer[],
+  timeoutMs = 120_000,
+): Promise<number> {
+  const started = performance.now();
+  const cpu = () => servers.reduce((sum, server) => sum + server.cpuSeconds(), 0);
+  let before = cpu();
+  while (performance.now() - started < timeoutMs) {
+    await Bun.sleep(IDLE_WINDOW_MS);
+    const now = cpu();
+    if (now - before < IDLE_CPU_SECONDS) break;
+    before = now;
+  }
+  return performance.now() - started;
+}
