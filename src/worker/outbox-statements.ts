@@ -127,27 +127,9 @@ export function prepareOutboxStatements(sqlite: Database): OutboxStatements {
   );
 
   return {
-    claim(handler, now, leaseEnd, limit) {
-      const rows = claim.all(leaseEnd, now, handler, limit);
-      // RETURNING gives no order; receipt order makes the fewest stale applications.
-      rows.sort((a, b) => a.event_seq - b.event_seq);
-      return rows.map((row) => ({
-        id: row.id,
-        eventSeq: row.event_seq,
-        handler,
-        attempt: row.attempts,
-      }));
-    },
-    selectDue(handler, now, limit) {
-      const rows = selectDue.all(now, handler, limit);
-      rows.sort((a, b) => a.event_seq - b.event_seq);
-      return rows.map((row) => ({
-        id: row.id,
-        eventSeq: row.event_seq,
-        handler,
-        attempt: row.attempts,
-      }));
-    },
+    claim: (handler, now, leaseEnd, limit) =>
+      toClaimedRows(claim.all(leaseEnd, now, handler, limit), handler),
+    selectDue: (handler, now, limit) => toClaimedRows(selectDue.all(now, handler, limit), handler),
     claimSelected: (row, leaseEnd, now) =>
       claimSelected.run(row.id, row.attempt, leaseEnd, now).changes === 1,
     loadEvent(seq) {
@@ -192,6 +174,17 @@ export function prepareSavepoint(sqlite: Database) {
       statements.release.run();
     },
   };
+}
+
+/** The rows in receipt order (neither RETURNING nor the UNION gives one): the fewest stale applications. */
+function toClaimedRows(rows: ClaimedRecord[], handler: string): ClaimedRow[] {
+  rows.sort((a, b) => a.event_seq - b.event_seq);
+  return rows.map((row) => ({
+    id: row.id,
+    eventSeq: row.event_seq,
+    handler,
+    attempt: row.attempts,
+  }));
 }
 
 function toStoredEvent(row: EventRecord): StoredEvent {
