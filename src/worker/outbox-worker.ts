@@ -22,18 +22,45 @@
  * A `processing` row whose lease ended (`run_at <= now`) belongs to an
  * attempt that died with its process: it is claimed again like a due
  * pending row, so handlers must be idempotent. Replay also resets `done`
- * rows to `pending`. The retry schedule is written out in retry-policy.ts.
+ * rows to `pending`.
+ *
+ * The back-off after a retryable failure (retry-policy.ts has the rule:
+ * full jitter under a bound that doubles, capped), with the defaults (WORKER_BACKOFF_BASE_MS 1 s, WORKER_BACKOFF_MAX_MS 1 h,
+ * WORKER_MAX_ATTEMPTS 15):
+ *
+ * | failed attempt | next attempt within | last attempt at the latest |
+ * | --- | --- | --- |
+ * | 1 | 1 s | 1 s after the first |
+ * | 2 | 2 s | 3 s |
+ * | 3 | 4 s | 7 s |
+ * | 4 | 8 s | 15 s |
+ * | 5 | 16 s | 31 s |
+ * | 6 | 32 s | 63 s |
+ * | 7 | 64 s | 2 min 7 s |
+ * | 8 | 128 s | 4 min 15 s |
+ * | 9 | 256 s | 8 min 31 s |
+ * | 10 | 512 s | 17 min |
+ * | 11 | 1024 s | 34 min |
+ * | 12 | 2048 s | 68 min |
+ * | 13 | 1 h (capped) | 2 h 8 min |
+ * | 14 | 1 h | 3 h 8 min |
+ * | 15 | dead letter | |
+ *
+ * The waits average half their bound, so a row that keeps failing reaches
+ * the dead letter about 1 h 34 min after its first attempt: a downstream
+ * outage of about an hour is ridden out.
  *
  * One iteration is one `BEGIN IMMEDIATE … COMMIT` (one fsync):
  *
  * 1. record the outcomes of I/O attempts that finished since the last one;
- * 2. for each database handler: select a batch of due rows, apply each row
- *    inside its own savepoint (a row that fails is rolled back alone, then
- *    claimed and recorded like a failed I/O attempt; the others go on), and
- *    mark the successes done together, counting their attempt. These rows
- *    are not leased: the transaction that selects them also finishes them,
- *    so no one can see them half done, and a lease would only rewrite every
- *    row's index entries twice;
+ * 2. for each database handler: select a batch of due rows, apply them in
+ *    one savepoint, and mark them done together, counting their attempt. If
+ *    a row fails, the savepoint is rolled back and the batch applied again
+ *    with a savepoint per row: the failing row is rolled back alone, then
+ *    claimed and recorded like a failed I/O attempt; the others go on.
+ *    These rows are not leased: the transaction that selects them also
+ *    finishes them, so no one can see them half done, and a lease would only
+ *    rewrite every row's index entries twice;
  * 3. for each I/O handler with room (at most its `maxInFlight` calls in
  *    flight, FORWARD_CONCURRENCY for forwarding): claim rows with a lease.
  *
@@ -47,7 +74,8 @@
  * back the rows after it. The loop yields a turn (setImmediate) between
  * iterations, so that ingest commits, which acknowledge requests, wait at
  * most one short iteration; while events arrive it also rests between
- * batches, taking at most a fifth of the writer thread. With nothing to do
+ * batches, taking at most a fifth of the writer thread (a twentieth while
+ * ingest is saturated). With nothing to do
  * it sleeps until the next row is due, a new event wakes it
  * (`eventsCommitted`), or WORKER_POLL_MS passes, whichever comes first.
  *

@@ -11,29 +11,8 @@
  * After WORKER_MAX_ATTEMPTS attempts a retryable failure is final too: the
  * row goes to the dead letter, where `retry` and `retry-dead` can revive it.
  *
- * With the defaults (base 1 s, maximum 1 h, 15 attempts):
- *
- * | failed attempt | next attempt within | last attempt at the latest |
- * | --- | --- | --- |
- * | 1 | 1 s | 1 s after the first |
- * | 2 | 2 s | 3 s |
- * | 3 | 4 s | 7 s |
- * | 4 | 8 s | 15 s |
- * | 5 | 16 s | 31 s |
- * | 6 | 32 s | 63 s |
- * | 7 | 64 s | 2 min 7 s |
- * | 8 | 128 s | 4 min 15 s |
- * | 9 | 256 s | 8 min 31 s |
- * | 10 | 512 s | 17 min |
- * | 11 | 1024 s | 34 min |
- * | 12 | 2048 s | 68 min |
- * | 13 | 1 h (capped) | 2 h 8 min |
- * | 14 | 1 h | 3 h 8 min |
- * | 15 | dead letter | |
- *
- * The waits average half their bound, so a row that keeps failing reaches
- * the dead letter about 1 h 34 min after its first attempt: a downstream
- * outage of about an hour is ridden out.
+ * The schedule this gives with the defaults is written out in the header of
+ * outbox-worker.ts, beside the row state machine.
  */
 import type { WorkerConfig } from "../config.ts";
 
