@@ -2,8 +2,9 @@
  * Retention: deletes delivery-log rows older than `RETENTION_DELIVERIES_DAYS`
  * and, when `RETENTION_EVENTS_DAYS` is set, events older than that whose
  * outbox rows are all done (their outbox rows go with them, by the foreign
- * key's cascade). An event with a row pending, processing or dead is kept,
- * however old: it still has work, or an operator's attention, to come.
+ * key's cascade, and their `event_keys` rows, deleted here). An event with a
+ * row pending, processing or dead is kept, however old: it still has work,
+ * or an operator's attention, to come.
  *
  * It runs in the writer thread, on the one writing connection, on a timer:
  * in transactions of at most `batchSize` rows, yielding to the event loop
@@ -65,13 +66,14 @@ export function createRetention(
     {
       seq: number;
       received_at: number;
+      type: string;
       contact_id: string | null;
       email: string | null;
       finished: 0 | 1;
     },
     [number, number]
   >(
-    "SELECT seq, received_at, contact_id, email, NOT EXISTS (SELECT 1 FROM outbox " +
+    "SELECT seq, received_at, type, contact_id, email, NOT EXISTS (SELECT 1 FROM outbox " +
       "WHERE outbox.event_seq = events.seq AND outbox.state <> 'done') AS finished " +
       "FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
   );
@@ -120,6 +122,8 @@ export function createRetention(
         inTransaction(() => {
           for (const row of finished) {
             deleteEvent.run(row.seq);
+            // Its keys, as the worker wrote them (event_keys has no foreign key).
+            deleteEventKey.run(`type:${row.type}`, row.seq);
             if (row.contact_id !== null) deleteEventKey.run(`id:${row.contact_id}`, row.seq);
             if (row.email !== null) deleteEventKey.run(`email:${row.email}`, row.seq);
           }

@@ -88,6 +88,30 @@ describe("retention", () => {
     ).toEqual([]);
   });
 
+  it("deletes the event keys of the events it deletes, type keys included", async () => {
+    await postEvents(world, 12, (i) =>
+      sampleEvent({ eventId: `evt-${i}`, id: `c-${i}`, email: `u${i}@example.com` }),
+    );
+    age(8, 10);
+    world.writerSqlite.exec("UPDATE outbox SET state = 'done'");
+    // The keys the worker writes for each event.
+    world.writerSqlite.exec(
+      `INSERT OR IGNORE INTO event_keys (key, event_seq)
+         SELECT 'type:' || type, seq FROM events
+         UNION ALL SELECT 'id:' || contact_id, seq FROM events WHERE contact_id IS NOT NULL
+         UNION ALL SELECT 'email:' || email, seq FROM events WHERE email IS NOT NULL`,
+    );
+    expect(count("event_keys")).toBe(36);
+
+    const run = await retention({ deliveriesDays: null, eventsDays: 7 }).runOnce();
+
+    expect(run.eventsDeleted).toBe(8);
+    expect(
+      world.rows("SELECT * FROM event_keys WHERE event_seq NOT IN (SELECT seq FROM events)"),
+    ).toEqual([]);
+    expect(count("event_keys")).toBe(12);
+  });
+
   it("keeps everything when both retentions are off", async () => {
     await postEvents(world, 5, (i) => sampleEvent({ eventId: `evt-${i}` }));
     await world.flush();
