@@ -16,10 +16,11 @@ import { Elysia } from "elysia";
 import type { Logger } from "../log.ts";
 import type { IngestWriter } from "../store/types.ts";
 import type { VerifierChain } from "../verify/chain.ts";
-import type {
-  VerificationInput,
-  VerificationPass,
-  VerificationResult,
+import {
+  mergeDetails,
+  type VerificationInput,
+  type VerificationPass,
+  type VerificationResult,
 } from "../verify/verifier.ts";
 import type { ClientAddressResolver } from "./client-address.ts";
 import { errorResponse, jsonResponse, RequestError, toRequestError } from "./errors.ts";
@@ -92,11 +93,9 @@ function createIngestHandler(deps: IngestRouteDeps, log: Logger) {
       const rawBody = await readBody(request, deps.maxBodyBytes);
       bodyBytes = rawBody.byteLength;
       const bodyDetail = assertVerified(chain.verifyBody({ ...input, rawBody }));
-      verified =
-        headerDetail && bodyDetail
-          ? { ...headerDetail, ...bodyDetail }
-          : (headerDetail ?? bodyDetail);
-      assertJsonContentType(request.headers.get("content-type"));
+      verified = mergeDetails(headerDetail, bodyDetail);
+      const contentType = request.headers.get("content-type");
+      assertJsonContentType(contentType);
       const fields = parseEventPayload(rawBody);
       eventId = fields.eventId;
 
@@ -105,7 +104,7 @@ function createIngestHandler(deps: IngestRouteDeps, log: Logger) {
         receivedAt,
         sourceIp: clientAddress,
         requestId,
-        contentType: request.headers.get("content-type"),
+        contentType,
         rawBody,
       });
       outcome = result.outcome;

@@ -17,6 +17,7 @@ import { createHmacVerifier } from "./hmac.ts";
 import { createIpVerifier } from "./ip.ts";
 import { createUrlSecretVerifier } from "./url-secret.ts";
 import {
+  mergeDetails,
   PASS,
   type VerificationFailure,
   type VerificationInput,
@@ -93,18 +94,16 @@ function runAll(
   input: VerificationInput,
   challenge: Readonly<Record<string, string>> | undefined,
 ): VerificationResult {
-  let passWithDetail: VerificationPass | undefined;
-  let detail: Record<string, string | number> | undefined;
+  let pass: VerificationPass = PASS;
   for (const verifier of verifiers) {
     const result = verifier.verify(input);
     if (!result.ok) return describeFailure(verifier.name, result, challenge);
-    if (!result.detail) continue;
-    // The usual case, one pass with a detail, returns it as it is.
-    if (passWithDetail === undefined) passWithDetail = result;
-    else detail = { ...(detail ?? passWithDetail.detail), ...result.detail };
+    // The usual case, one pass with a detail, is returned as it is.
+    if (result.detail) {
+      pass = pass.detail ? { ok: true, detail: mergeDetails(pass.detail, result.detail) } : result;
+    }
   }
-  if (detail) return { ok: true, detail };
-  return passWithDetail ?? PASS;
+  return pass;
 }
 
 function describeFailure(

@@ -45,5 +45,13 @@ export interface Verifier {
   verify(input: VerificationInput): VerificationResult;
 }
 
+/** Two passes' details as one; the one that is there when the other is not (no copy). */
+export function mergeDetails(
+  a: VerificationPass["detail"],
+  b: VerificationPass["detail"],
+): VerificationPass["detail"] {
+  return a && b ? { ...a, ...b } : (a ?? b);
+}
+
 /** A pass with nothing to report, shared to spare an allocation per request. */
 export const PASS: VerificationPass = Object.freeze({ ok: true });

@@ -303,18 +303,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     // and a savepoint per row is two statements per row. On the first
     // failure the batch is undone and run again a row per savepoint, so that
     // only the failing rows lose what they wrote.
-    savepoint.begin();
-    let failed = false;
-    for (const [row, event] of withEvents(rows)) {
-      const outcome = apply(event);
-      if (outcome.kind !== "success") {
-        failed = true;
-        break;
-      }
-      noteDone(row, outcome.note);
-    }
-    if (failed) {
-      savepoint.rollback();
+    if (!applyAll()) {
       doneByNote.clear();
       for (const [row, event] of withEvents(rows)) {
         savepoint.begin();
@@ -331,11 +320,24 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
           }
         }
       }
-    } else {
-      savepoint.release();
     }
     for (const [note, ids] of doneByNote) tally.done += statements.markSelectedDone(ids, note, now);
     return rows.length;
+
+    /** Applies every row in one savepoint; at the first failure rolls it back and says so. */
+    function applyAll(): boolean {
+      savepoint.begin();
+      for (const [row, event] of withEvents(rows)) {
+        const outcome = apply(event);
+        if (outcome.kind !== "success") {
+          savepoint.rollback();
+          return false;
+        }
+        noteDone(row, outcome.note);
+      }
+      savepoint.release();
+      return true;
+    }
   }
 
   /**
