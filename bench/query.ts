@@ -168,7 +168,7 @@ function deepCursor(sqlite: Database, filter: EventFilter): string | undefined {
   const row = sqlite
     .query(`SELECT seq FROM events ${clause} ORDER BY seq DESC LIMIT 1 OFFSET ?`)
     .get(...params, offset) as { seq: number } | null;
-  return row ? encodeCursor("e", [row.seq]) : undefined;
+  return row ? encodeCursor("e", row.seq) : undefined;
 }
 
 function percentile(sorted: number[], p: number): number {

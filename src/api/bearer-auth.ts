@@ -35,6 +35,9 @@ function digest(token: string): Buffer {
  * request to the routes of the instance that uses it unless it carries the
  * token `expected` gives. Use it in each controller (it is scoped to its user).
  */
+/** The API's bearer check, as the routes take it. */
+export type BearerAuth = ReturnType<typeof createBearerAuth>;
+
 export function createBearerAuth(expected: TokenSource, log: Logger) {
   return new Elysia().onTransform({ as: "scoped" }, ({ request, headers }) => {
     const match = BEARER.exec(headers.authorization ?? "");

@@ -2,7 +2,7 @@
 import { Elysia, t } from "elysia";
 import { DELIVERY_OUTCOMES } from "../store/schema.ts";
 import type { DeliveryEntry, StoreQueries } from "../store/types.ts";
-import type { createBearerAuth } from "./bearer-auth.ts";
+import type { BearerAuth } from "./bearer-auth.ts";
 import {
   apiDetail,
   InvalidRequestBody,
@@ -37,7 +37,7 @@ const DeliverySchema = t.Object(
 
 export interface DeliveriesRouteDeps {
   readonly queries: StoreQueries;
-  readonly auth: ReturnType<typeof createBearerAuth>;
+  readonly auth: BearerAuth;
 }
 
 /** The delivery-log controller. */

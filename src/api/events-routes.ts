@@ -3,7 +3,6 @@
  * its raw body and outbox rows, and replay.
  */
 import { Elysia, t } from "elysia";
-import { RequestError } from "../http/errors.ts";
 import type {
   EventDetail,
   EventSummary,
@@ -11,7 +10,7 @@ import type {
   OutboxEntry,
   StoreQueries,
 } from "../store/types.ts";
-import type { createBearerAuth } from "./bearer-auth.ts";
+import type { BearerAuth } from "./bearer-auth.ts";
 import { OutboxEntrySchema, toOutboxJson } from "./outbox-routes.ts";
 import {
   apiDetail,
@@ -20,6 +19,7 @@ import {
   NotFoundBody,
   NullableString,
   NullableTimestamp,
+  notFound,
   pageJson,
   pageOf,
   pageQuery,
@@ -87,7 +87,7 @@ const ReplayAnswer = t.Object(
 export interface EventsRouteDeps {
   readonly queries: StoreQueries;
   readonly outbox: OutboxControl;
-  readonly auth: ReturnType<typeof createBearerAuth>;
+  readonly auth: BearerAuth;
 }
 
 /** The events controller. */
@@ -151,7 +151,7 @@ export function createEventsRoutes({ queries, outbox, auth }: EventsRouteDeps) {
       "/:eventId",
       ({ params }) => {
         const event = queries.getEvent(params.eventId);
-        if (!event) throw notFound();
+        if (!event) throw notFound("event");
         return toEventDetailJson(event);
       },
       {
@@ -167,9 +167,9 @@ export function createEventsRoutes({ queries, outbox, auth }: EventsRouteDeps) {
     .post(
       "/:eventId/replay",
       async ({ params, status }) => {
-        if (!queries.getEvent(params.eventId)) throw notFound();
+        if (!queries.getEvent(params.eventId)) throw notFound("event");
         const replayed = await outbox.replayEvent(params.eventId);
-        if (!replayed.found) throw notFound();
+        if (!replayed.found) throw notFound("event");
         const event = queries.getEvent(params.eventId);
         return status(202, {
           eventId: params.eventId,
@@ -191,10 +191,6 @@ export function createEventsRoutes({ queries, outbox, auth }: EventsRouteDeps) {
         ),
       },
     );
-}
-
-function notFound(): RequestError {
-  return new RequestError(404, "not_found", "No such event.");
 }
 
 function toEventJson(event: EventSummary) {

@@ -6,13 +6,14 @@ import { Elysia, t } from "elysia";
 import { RequestError } from "../http/errors.ts";
 import { OUTBOX_STATES } from "../store/schema.ts";
 import type { OutboxControl, OutboxEntry, StoreQueries } from "../store/types.ts";
-import type { createBearerAuth } from "./bearer-auth.ts";
+import type { BearerAuth } from "./bearer-auth.ts";
 import {
   apiDetail,
   errorBody,
   InvalidRequestBody,
   NotFoundBody,
   NullableString,
+  notFound,
   pageJson,
   pageOf,
   pageQuery,
@@ -67,7 +68,7 @@ const HandlerQuery = t.Optional(
 export interface OutboxRouteDeps {
   readonly queries: StoreQueries;
   readonly outbox: OutboxControl;
-  readonly auth: ReturnType<typeof createBearerAuth>;
+  readonly auth: BearerAuth;
 }
 
 /** The outbox controller. */
@@ -128,9 +129,9 @@ export function createOutboxRoutes({ queries, outbox, auth }: OutboxRouteDeps) {
     .post(
       "/:id/retry",
       async ({ params }) => {
-        if (!queries.getOutboxEntry(params.id)) throw notFound();
+        if (!queries.getOutboxEntry(params.id)) throw notFound("outbox row");
         const outcome = await outbox.retryRow(params.id);
-        if (!outcome.found) throw notFound();
+        if (!outcome.found) throw notFound("outbox row");
         if (!outcome.retried) {
           throw new RequestError(409, "conflict", "Only a dead row can be retried.");
         }
@@ -156,10 +157,6 @@ export function createOutboxRoutes({ queries, outbox, auth }: OutboxRouteDeps) {
         ),
       },
     );
-}
-
-function notFound(): RequestError {
-  return new RequestError(404, "not_found", "No such outbox row.");
 }
 
 /** An outbox row as the API shows it. */

@@ -35,6 +35,9 @@ export const InvalidRequestBody = errorBody("A parameter is malformed or out of 
 export const NotFoundBody = (what: string) =>
   errorBody(`No such ${what}.`, { error: "not_found", message: `No such ${what}.` });
 
+/** The 404 that `NotFoundBody(what)` documents. */
+export const notFound = (what: string) => new RequestError(404, "not_found", `No such ${what}.`);
+
 export const UnavailableBody = errorBody("The writer is not running; retry later.", {
   error: "storage_unavailable",
   message: "Storage is unavailable; retry later.",

@@ -14,7 +14,7 @@
 import { Elysia, t } from "elysia";
 import { OUTBOX_STATES } from "../store/schema.ts";
 import type { IngestStats, Store } from "../store/types.ts";
-import type { createBearerAuth } from "./bearer-auth.ts";
+import type { BearerAuth } from "./bearer-auth.ts";
 import { apiDetail, Timestamp, toIso, UnauthorizedBody } from "./schemas.ts";
 
 /** How long an answer is reused. */
@@ -67,7 +67,7 @@ const StatsSchema = t.Object(
 
 export interface StatsRouteDeps {
   readonly store: Store;
-  readonly auth: ReturnType<typeof createBearerAuth>;
+  readonly auth: BearerAuth;
   readonly now?: () => number;
 }
 

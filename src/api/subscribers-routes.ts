@@ -3,20 +3,20 @@
  * `subscribers` handler, with each contact's event history.
  */
 import { Elysia, t } from "elysia";
-import { RequestError } from "../http/errors.ts";
 import type {
   SubscriberDetail,
   SubscriberEntry,
   SubscriberHistoryEntry,
   SubscriberQueries,
 } from "../store/types.ts";
-import type { createBearerAuth } from "./bearer-auth.ts";
+import type { BearerAuth } from "./bearer-auth.ts";
 import {
   apiDetail,
   InvalidRequestBody,
   NotFoundBody,
   NullableString,
   NullableTimestamp,
+  notFound,
   pageJson,
   pageOf,
   pageQuery,
@@ -67,7 +67,7 @@ const SubscriberDetailSchema = t.Object(
 
 export interface SubscribersRouteDeps {
   readonly subscribers: SubscriberQueries;
-  readonly auth: ReturnType<typeof createBearerAuth>;
+  readonly auth: BearerAuth;
 }
 
 /** The subscribers controller. */
@@ -105,7 +105,7 @@ export function createSubscribersRoutes({ subscribers, auth }: SubscribersRouteD
       "/:id",
       ({ params }) => {
         const subscriber = subscribers.get(params.id);
-        if (!subscriber) throw new RequestError(404, "not_found", "No such subscriber.");
+        if (!subscriber) throw notFound("subscriber");
         return toSubscriberDetailJson(subscriber);
       },
       {

@@ -10,7 +10,7 @@
  */
 import { and, desc, eq, gte, lt, type SQL, sql } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
-import { decodeIdCursor, encodeCursor } from "./cursor.ts";
+import { decodeCursor, toPage } from "./cursor.ts";
 import type { OpenDatabase } from "./database.ts";
 import { deliveries, eventKeys, events, outbox } from "./schema.ts";
 import type {
@@ -20,7 +20,6 @@ import type {
   EventSummary,
   OutboxFilter,
   OutboxState,
-  Page,
   StoreCounts,
   StoreQueries,
 } from "./types.ts";
@@ -59,11 +58,11 @@ export function createSqliteQueries(reader: OpenDatabase): StoreQueries {
 
   return {
     listEvents(filter, page) {
-      const before = page.cursor === undefined ? undefined : decodeIdCursor("e", page.cursor);
+      const before = page.cursor === undefined ? undefined : decodeCursor("e", page.cursor);
       const { key, conditions } = eventConditions(reader, filter, before);
-      // By contact id or e-mail: walk that key's entries newest first and
-      // join each event by primary key; otherwise walk `events` itself (the
-      // primary key, or the type index, which holds the rowid).
+      // By contact id, e-mail or type: walk that key's entries newest first
+      // and join each event by primary key; otherwise walk `events` itself,
+      // by primary key.
       const query = key
         ? db
             .select(eventSummaryColumns)
@@ -80,8 +79,9 @@ export function createSqliteQueries(reader: OpenDatabase): StoreQueries {
       return toPage(
         rows,
         page.limit,
+        "e",
+        (row) => row.seq,
         ({ seq, ...event }) => event as EventSummary,
-        (last) => encodeCursor("e", [last.seq]),
       );
     },
 
@@ -107,7 +107,7 @@ export function createSqliteQueries(reader: OpenDatabase): StoreQueries {
     listOutbox(filter, page) {
       const conditions = outboxConditions(filter);
       if (page.cursor !== undefined) {
-        conditions.push(lt(outbox.id, decodeIdCursor("o", page.cursor)));
+        conditions.push(lt(outbox.id, decodeCursor("o", page.cursor)));
       }
       const rows = db
         .select(outboxColumns)
@@ -120,8 +120,9 @@ export function createSqliteQueries(reader: OpenDatabase): StoreQueries {
       return toPage(
         rows,
         page.limit,
+        "o",
+        (row) => row.id,
         (row) => row,
-        (last) => encodeCursor("o", [last.id]),
       );
     },
 
@@ -139,7 +140,7 @@ export function createSqliteQueries(reader: OpenDatabase): StoreQueries {
     listDeliveries(filter, page) {
       const conditions = deliveryConditions(filter);
       if (page.cursor !== undefined) {
-        conditions.push(lt(deliveries.id, decodeIdCursor("d", page.cursor)));
+        conditions.push(lt(deliveries.id, decodeCursor("d", page.cursor)));
       }
       const rows = db
         .select()
@@ -151,8 +152,9 @@ export function createSqliteQueries(reader: OpenDatabase): StoreQueries {
       return toPage(
         rows,
         page.limit,
+        "d",
+        (row) => row.id,
         (row) => row as DeliveryEntry,
-        (last) => encodeCursor("d", [last.id]),
       );
     },
 
@@ -216,20 +218,6 @@ export function createSqliteQueries(reader: OpenDatabase): StoreQueries {
   };
 }
 
-export function toPage<Row, Item>(
-  rows: Row[],
-  limit: number,
-  toItem: (row: Row) => Item,
-  cursorOf: (row: Row) => string,
-): Page<Item> {
-  const hasMore = rows.length > limit;
-  const pageRows = hasMore ? rows.slice(0, limit) : rows;
-  return {
-    items: pageRows.map(toItem),
-    nextCursor: hasMore ? cursorOf(pageRows[pageRows.length - 1] as Row) : null,
-  };
-}
-
 /**
  * The conditions of an event page over the column that orders it (`seq`, or
  * `event_keys.event_seq`), and the `event_keys` key to walk, if any. The
@@ -259,10 +247,10 @@ function eventConditions(reader: OpenDatabase, filter: EventFilter, before?: num
     if (low !== null) all.push(gte(order, low));
     if (high !== null) all.push(lt(order, high));
     // The walk picks the index; these are checked per row.
-    if (key !== null && filter.contactId !== undefined && filter.email !== undefined) {
+    if (filter.contactId !== undefined && filter.email !== undefined) {
       all.push(sql`+${events.email} = ${filter.email}`);
     }
-    if (filter.type !== undefined && key !== null && !key.startsWith("type:")) {
+    if (filter.type !== undefined && key !== `type:${filter.type}`) {
       all.push(sql`+${events.type} = ${filter.type}`);
     }
     return all;

@@ -8,10 +8,9 @@
  * the row id too, so no sort is needed.
  */
 import { and, desc, eq, lt, type SQL, sql } from "drizzle-orm";
-import { decodeIdCursor, encodeCursor } from "./cursor.ts";
+import { decodeCursor, toPage } from "./cursor.ts";
 import type { OpenDatabase } from "./database.ts";
 import { subscriberEvents, subscribers } from "./schema.ts";
-import { toPage } from "./sqlite-queries.ts";
 import type { SubscriberDetail, SubscriberEntry, SubscriberQueries } from "./types.ts";
 
 const ID_KEY_PREFIX = "id:";
@@ -47,7 +46,7 @@ export function createSqliteSubscribers(reader: OpenDatabase): SubscriberQueries
       if (filter.status !== undefined) conditions.push(eq(subscribers.status, filter.status));
       if (filter.email !== undefined) conditions.push(eq(subscribers.email, filter.email));
       if (page.cursor !== undefined) {
-        conditions.push(lt(subscribers.id, decodeIdCursor("s", page.cursor)));
+        conditions.push(lt(subscribers.id, decodeCursor("s", page.cursor)));
       }
       const rows = db
         .select(entryColumns)
@@ -56,7 +55,7 @@ export function createSqliteSubscribers(reader: OpenDatabase): SubscriberQueries
         .orderBy(desc(subscribers.id))
         .limit(page.limit + 1)
         .all();
-      return toPage(rows, page.limit, toEntry, (last) => encodeCursor("s", [last.rowId]));
+      return toPage(rows, page.limit, "s", (row) => row.rowId, toEntry);
     },
 
     get(id) {

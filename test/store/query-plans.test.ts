@@ -43,9 +43,9 @@ function planOf(run: () => unknown): string {
 }
 
 const page = { limit: 100 };
-const eventCursor = { limit: 100, cursor: encodeCursor("e", [5]) };
-const outboxCursor = { limit: 100, cursor: encodeCursor("o", [500]) };
-const deliveryCursor = { limit: 100, cursor: encodeCursor("d", [500]) };
+const eventCursor = { limit: 100, cursor: encodeCursor("e", 5) };
+const outboxCursor = { limit: 100, cursor: encodeCursor("o", 500) };
+const deliveryCursor = { limit: 100, cursor: encodeCursor("d", 500) };
 
 describe("event list plans", () => {
   const byKey =
