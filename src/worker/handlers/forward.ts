@@ -25,8 +25,10 @@
  *   next attempt, still capped by `WORKER_BACKOFF_MAX_MS`.
  * - A refused connection, a time-out or any other network error: retried.
  */
-import { createHmac } from "node:crypto";
+import type { KeyObject } from "node:crypto";
 import type { ForwardConfig } from "../../config.ts";
+import { createHmacKey } from "../../verify/hmac/core.ts";
+import { standardWebhooksScheme } from "../../verify/hmac/standard-webhooks.ts";
 import type { Clock } from "../clock.ts";
 import {
   describeError,
@@ -52,7 +54,9 @@ const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
 /** Creates the handler. */
 export function createForwardHandler(config: ForwardConfig, clock: Clock): IoHandler {
   const key =
-    config.signingKeyBase64 === null ? null : Buffer.from(config.signingKeyBase64, "base64");
+    config.signingKeyBase64 === null
+      ? null
+      : createHmacKey(Buffer.from(config.signingKeyBase64, "base64"));
 
   return {
     kind: "io",
@@ -93,20 +97,17 @@ export function createForwardHandler(config: ForwardConfig, clock: Clock): IoHan
 }
 
 /** The Standard Webhooks headers for `event` at `now`; signed when there is a key. */
-function webhookHeaders(key: Buffer | null, event: StoredEvent, now: number) {
+function webhookHeaders(
+  key: KeyObject | null,
+  event: StoredEvent,
+  now: number,
+): Record<string, string> {
   const id = PRINTABLE_ASCII.test(event.eventId)
     ? event.eventId
     : encodeURIComponent(event.eventId);
-  const timestamp = String(Math.floor(now / 1000));
-  const headers: Record<string, string> = { "webhook-id": id, "webhook-timestamp": timestamp };
-  if (key) {
-    const signature = createHmac("sha256", key)
-      .update(`${id}.${timestamp}.`)
-      .update(event.rawBody)
-      .digest("base64");
-    headers["webhook-signature"] = `v1,${signature}`;
-  }
-  return headers;
+  const timestampSeconds = Math.floor(now / 1000);
+  if (key) return standardWebhooksScheme.sign(key, event.rawBody, { id, timestampSeconds });
+  return { "webhook-id": id, "webhook-timestamp": String(timestampSeconds) };
 }
 
 /** The earliest next attempt a `Retry-After` value asks for, or `undefined`. */
