@@ -80,8 +80,6 @@ for (const name of chosen) {
   });
   const pathSecret = signed.path.split("/")[3] ?? null;
   const input = {
-    method: "POST",
-    path: signed.path,
     headers,
     clientAddress: "127.0.0.1",
     pathSecret,

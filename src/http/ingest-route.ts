@@ -81,8 +81,6 @@ function createIngestHandler(deps: IngestRouteDeps, log: Logger) {
         throw new RequestError(404, "not_found", `No route for POST ${path}.`);
       }
       const input: VerificationInput = {
-        method: request.method,
-        path,
         headers: request.headers,
         clientAddress,
         pathSecret,

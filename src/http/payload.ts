@@ -55,6 +55,7 @@ const JSON_MEDIA_TYPE = /^application\/(?:[\w.-]+\+)?json$/;
 
 /** Throws a 415 unless the content type is `application/json` or `application/…+json` in UTF-8. */
 export function assertJsonContentType(contentType: string | null): void {
+  if (contentType === "application/json") return; // what Maildesk sends
   const [mediaType = "", ...parameters] = (contentType ?? "").toLowerCase().split(";");
   const isJson = JSON_MEDIA_TYPE.test(mediaType.trim());
   const charset = parameters.map((p) => p.trim()).find((p) => p.startsWith("charset="));

@@ -6,8 +6,6 @@
 
 /** What a verifier may look at. `rawBody` is the exact bytes received. */
 export interface VerificationInput {
-  readonly method: string;
-  readonly path: string;
   readonly headers: Headers;
   /** The client address: the socket's peer, or the forwarded one behind a trusted proxy. */
   readonly clientAddress: string | null;
