@@ -5,7 +5,6 @@
 import {
   type CliCommand,
   complain,
-  createCommandLogger,
   EXIT_FAILURE,
   EXIT_OK,
   loadCommandConfig,
@@ -39,7 +38,7 @@ is kept in the database.`,
       return EXIT_FAILURE;
     }
 
-    const token = await withInlineStore(config, createCommandLogger(config), async (store) =>
+    const token = await withInlineStore(config, async (store) =>
       values.rotate ? store.adminToken.rotate() : (await store.adminToken.ensure()).token,
     );
     say(token);

@@ -8,8 +8,7 @@
  */
 import { resolve } from "node:path";
 import { ConfigError, describeSettings, loadConfig, type SettingView } from "../config.ts";
-import { createLogger } from "../log.ts";
-import { createVerifierChain } from "../verify/chain.ts";
+import { assertVerifierSettings } from "../verify/chain.ts";
 import {
   type CliCommand,
   complain,
@@ -82,7 +81,7 @@ function formatTable(settings: readonly SettingView[], databaseFile: string): st
 function findServeProblem(env: Env): string | null {
   try {
     const strict = loadConfig(env);
-    createVerifierChain(strict, createLogger({ level: "silent", format: "json" }));
+    assertVerifierSettings(strict);
     return null;
   } catch (error) {
     if (error instanceof ConfigError) return error.message;

@@ -6,9 +6,9 @@
  * server's worker finds what changed at its next poll.
  */
 import type { Config } from "../config.ts";
-import type { Logger } from "../log.ts";
 import { createSqliteStore, type SqliteStore } from "../store/sqlite-store.ts";
 import { createWriterComponents } from "../writer-components.ts";
+import { createCommandLogger } from "./command.ts";
 
 /**
  * Opens the store (applying migrations), runs `task` on it without the
@@ -16,12 +16,11 @@ import { createWriterComponents } from "../writer-components.ts";
  */
 export async function withInlineStore<T>(
   config: Config,
-  log: Logger,
   task: (store: SqliteStore) => Promise<T>,
 ): Promise<T> {
   const store = await createSqliteStore(
     config,
-    log,
+    createCommandLogger(config),
     { kind: "inline", components: createWriterComponents },
     { runWorker: false },
   );

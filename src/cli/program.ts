@@ -85,7 +85,7 @@ const COMMANDS: readonly CommandEntry[] = [
 
 const width = Math.max(...COMMANDS.map((command) => command.synopsis.length), 14) + 2;
 
-export const PROGRAM_USAGE = `Usage: maildesk-receiver [command] [arguments]
+const PROGRAM_USAGE = `Usage: maildesk-receiver [command] [arguments]
 
 Receives Maildesk webhooks, stores each event exactly once, and processes it.
 

@@ -2,7 +2,6 @@
 import {
   type CliCommand,
   complain,
-  createCommandLogger,
   EXIT_FAILURE,
   EXIT_OK,
   loadCommandConfig,
@@ -25,9 +24,7 @@ Exit code 1 when no stored event has that eventId.`,
     const [eventId] = parseCommandLine(args, {}, { min: 1, max: 1 }).positionals as [string];
     const config = loadCommandConfig(env);
 
-    const result = await withInlineStore(config, createCommandLogger(config), (store) =>
-      store.outbox.replayEvent(eventId),
-    );
+    const result = await withInlineStore(config, (store) => store.outbox.replayEvent(eventId));
     if (!result.found) {
       complain(`no stored event has the eventId "${eventId}"`);
       return EXIT_FAILURE;

@@ -57,11 +57,16 @@ export function createRequestSigner(
       Object.assign(
         headers,
         scheme.sign(key, body, {
-          id: options.id ?? `msg_${crypto.randomUUID().replaceAll("-", "")}`,
+          id: options.id ?? newMessageId(),
           timestampSeconds: options.timestampSeconds ?? Math.floor(now() / 1000),
         }),
       );
     }
     return { path, headers };
   };
+}
+
+/** A new message id, in the form Standard Webhooks senders use (`msg_<hex>`). */
+export function newMessageId(): string {
+  return `msg_${crypto.randomUUID().replaceAll("-", "")}`;
 }

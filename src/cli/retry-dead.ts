@@ -1,12 +1,5 @@
 /** `retry-dead [--handler <name>]`: moves every dead outbox row back to pending. */
-import {
-  type CliCommand,
-  createCommandLogger,
-  EXIT_OK,
-  loadCommandConfig,
-  parseCommandLine,
-  say,
-} from "./command.ts";
+import { type CliCommand, EXIT_OK, loadCommandConfig, parseCommandLine, say } from "./command.ts";
 import { withInlineStore } from "./inline-store.ts";
 
 export const retryDeadCommand: CliCommand = {
@@ -20,7 +13,7 @@ not an error.`,
     const { values } = parseCommandLine(args, { handler: { type: "string" } });
     const config = loadCommandConfig(env);
 
-    const { retried } = await withInlineStore(config, createCommandLogger(config), (store) =>
+    const { retried } = await withInlineStore(config, (store) =>
       store.outbox.retryDead({ handler: values.handler }),
     );
     const which = values.handler ? ` of handler "${values.handler}"` : "";

@@ -2,7 +2,6 @@
 import {
   type CliCommand,
   complain,
-  createCommandLogger,
   EXIT_FAILURE,
   EXIT_OK,
   loadCommandConfig,
@@ -27,9 +26,7 @@ alone (exit code 1). The ids are in GET /api/outbox?state=dead.`,
     const outboxId = Number(target);
     const config = loadCommandConfig(env);
 
-    const result = await withInlineStore(config, createCommandLogger(config), (store) =>
-      store.outbox.retryRow(outboxId),
-    );
+    const result = await withInlineStore(config, (store) => store.outbox.retryRow(outboxId));
     if (!result.found) {
       complain(`no outbox row has the id ${outboxId}`);
       return EXIT_FAILURE;

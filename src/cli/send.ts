@@ -18,8 +18,7 @@
 import { readFileSync } from "node:fs";
 import { ulid } from "ulid";
 import type { Config } from "../config.ts";
-import { createLogger } from "../log.ts";
-import { createVerifierChain } from "../verify/chain.ts";
+import { assertVerifierSettings } from "../verify/chain.ts";
 import {
   type CliCommand,
   complain,
@@ -30,7 +29,7 @@ import {
   say,
   UsageError,
 } from "./command.ts";
-import { createRequestSigner, type RequestSigner } from "./request-signer.ts";
+import { createRequestSigner, newMessageId, type RequestSigner } from "./request-signer.ts";
 
 /** Answers Maildesk takes as delivered; it retries on anything else. */
 const ACCEPTED_STATUSES: ReadonlySet<number> = new Set([200, 201, 202]);
@@ -107,7 +106,7 @@ Exit code 0 when every event was accepted, 1 when one was not.`,
     const config = loadCommandConfig(env);
     // The checks the service makes at start, so that what is sent is signed
     // with settings the service would accept.
-    createVerifierChain(config, createLogger({ level: "silent", format: "json" }));
+    assertVerifierSettings(config);
     const baseUrl = values.url ?? defaultUrl(config);
     if (!URL.canParse(baseUrl)) throw new UsageError(`--url must be a URL; got "${baseUrl}".`);
 
@@ -142,7 +141,7 @@ Exit code 0 when every event was accepted, 1 when one was not.`,
  * Delivers one event with Maildesk's retries, printing each attempt;
  * resolves to whether it was accepted.
  */
-export async function deliverEvent(
+async function deliverEvent(
   event: OutgoingEvent,
   sign: RequestSigner,
   baseUrl: string,
@@ -150,7 +149,7 @@ export async function deliverEvent(
 ): Promise<boolean> {
   // One message id for every attempt: the receiver (or a Standard Webhooks
   // library) may use it to spot a retry.
-  const messageId = `msg_${crypto.randomUUID().replaceAll("-", "")}`;
+  const messageId = newMessageId();
   for (let attempt = 1; attempt <= policy.attempts; attempt++) {
     const { path, headers } = sign(event.body, { id: messageId });
     const url = new URL(path, baseUrl);

@@ -19,7 +19,7 @@ const IPV4_MAPPED_PREFIX = "::ffff:";
 export type ClientAddressResolver = (peer: string | null, headers: Headers) => string | null;
 
 /** Normalises a peer address; `null` when there is none (in-process tests). */
-export function normalizeAddress(address: string | null | undefined): string | null {
+function normalizeAddress(address: string | null | undefined): string | null {
   if (!address) return null;
   const lower = address.toLowerCase();
   if (lower.startsWith(IPV4_MAPPED_PREFIX) && lower.includes(".")) {

@@ -10,8 +10,8 @@ import {
 } from "../store/errors.ts";
 
 /** Seconds Maildesk is asked to wait after a 503. */
-export const RETRY_AFTER_OVERLOADED_SECONDS = 1;
-export const RETRY_AFTER_STORAGE_SECONDS = 5;
+const RETRY_AFTER_OVERLOADED_SECONDS = 1;
+const RETRY_AFTER_STORAGE_SECONDS = 5;
 
 /** A request refused with a given status; `reason` is for the logs only. */
 export class RequestError extends Error {

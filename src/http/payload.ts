@@ -12,7 +12,7 @@ import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { RequestError } from "./errors.ts";
 
 /** The longest `eventId` accepted, in characters. */
-export const MAX_EVENT_ID_LENGTH = 200;
+const MAX_EVENT_ID_LENGTH = 200;
 
 /** The fields every event must carry; others are allowed and kept. */
 export const EventPayloadSchema = Type.Object(

@@ -11,7 +11,7 @@
  * answer do not tell which check failed either.
  */
 import type { Config } from "../config.ts";
-import type { Logger } from "../log.ts";
+import { createLogger, type Logger } from "../log.ts";
 import { BASIC_CHALLENGE, createBasicVerifier } from "./basic.ts";
 import { createHmacVerifier } from "./hmac.ts";
 import { createIpVerifier } from "./ip.ts";
@@ -69,6 +69,15 @@ export function createVerifierChain(
     verifyBeforeBody: (input) => runAll(headerStage, input, challenge),
     verifyBody: (input) => runAll(bodyStage, input, challenge),
   };
+}
+
+/**
+ * Makes the checks `serve` makes of the verifier settings at start, without
+ * its logs; a wrong setting throws a `ConfigError` (for the CLI's `config`
+ * and `send`).
+ */
+export function assertVerifierSettings(config: ChainConfig): void {
+  createVerifierChain(config, createLogger({ level: "silent", format: "json" }));
 }
 
 function createVerifier(

@@ -15,7 +15,7 @@ import { createSecretPasses } from "./secret-use.ts";
 import type { VerificationFailure, Verifier } from "./verifier.ts";
 
 /** The shortest secret accepted: 16 characters of this alphabet are ~95 bits. */
-export const MIN_URL_SECRET_LENGTH = 16;
+const MIN_URL_SECRET_LENGTH = 16;
 
 const URL_SAFE = /^[A-Za-z0-9._~-]+$/;
 

@@ -52,7 +52,7 @@ export function createHmacKey(key: Buffer): KeyObject {
 }
 
 /** The HMAC of `<prefix><body>`. */
-export function computeHmac(
+function computeHmac(
   algorithm: HmacAlgorithm,
   key: KeyObject,
   prefix: string,
