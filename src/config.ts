@@ -75,6 +75,13 @@ const MIN_TOKEN_LENGTH = 16;
 /** Printable ASCII without spaces: what fits an `Authorization: Bearer` header as typed. */
 const TOKEN_PATTERN = `^[\\x21-\\x7e]{${MIN_TOKEN_LENGTH},}$`;
 
+/** ADMIN_TOKEN and METRICS_TOKEN: printable, no spaces, long enough. */
+function bearerToken() {
+  return optionalSecret(`a token of at least ${MIN_TOKEN_LENGTH} characters with no spaces`, {
+    pattern: TOKEN_PATTERN,
+  });
+}
+
 /**
  * The environment, as variables. `hint` is what the error message says the value
  * must be; `default` is used when the variable is unset or empty.
@@ -124,13 +131,8 @@ const ENV_SCHEMA = Type.Object({
   ),
   SQLITE_BUSY_TIMEOUT_MS: integer("a time in milliseconds (0-600000)", 0, 600_000, 5000),
   SHUTDOWN_TIMEOUT_MS: integer("a time in milliseconds (0-600000)", 0, 600_000, 10_000),
-  ADMIN_TOKEN: optionalSecret(`a token of at least ${MIN_TOKEN_LENGTH} characters with no spaces`, {
-    pattern: TOKEN_PATTERN,
-  }),
-  METRICS_TOKEN: optionalSecret(
-    `a token of at least ${MIN_TOKEN_LENGTH} characters with no spaces`,
-    { pattern: TOKEN_PATTERN },
-  ),
+  ADMIN_TOKEN: bearerToken(),
+  METRICS_TOKEN: bearerToken(),
   RETENTION_DELIVERIES_DAYS: integer(
     "a number of days (0-36500; 0 keeps them forever)",
     0,
@@ -264,6 +266,10 @@ export interface ForwardConfig {
  * replay events or read the store. The values are not echoed.
  */
 function refuseSharedCredentials(values: Env): void {
+  if (values.METRICS_TOKEN !== undefined && values.METRICS_TOKEN === values.ADMIN_TOKEN) {
+    // A scraper's token must not open the API: whoever holds it could replay events.
+    throw new ConfigError("METRICS_TOKEN must differ from ADMIN_TOKEN");
+  }
   const webhookSecrets = [
     ...splitList(values.WEBHOOK_URL_SECRETS),
     ...splitList(values.WEBHOOK_HMAC_SECRETS),
@@ -295,10 +301,6 @@ export function loadConfig(
   options: LoadConfigOptions = {},
 ): Config {
   const values = validateEnv(env);
-  if (values.METRICS_TOKEN !== undefined && values.METRICS_TOKEN === values.ADMIN_TOKEN) {
-    // A scraper's token must not open the API: whoever holds it could replay events.
-    throw new ConfigError("METRICS_TOKEN must differ from ADMIN_TOKEN");
-  }
   refuseSharedCredentials(values);
 
   return deepFreeze({
