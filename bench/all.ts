@@ -30,6 +30,7 @@
  * --connections N (64), --only NAMES (comma-separated: bare, express, none,
  * basic, hmac), --generator wrk|autocannon, --json FILE, --svg FILE.
  */
+import { randomBytes } from "node:crypto";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -61,11 +62,7 @@ import {
   waitUntilIdle,
   withPeakRss,
 } from "./lib/servers.ts";
-import {
-  createBasicSigner,
-  createStandardWebhooksSecret,
-  createStandardWebhooksSigner,
-} from "./lib/signers.ts";
+import { signerFor } from "./lib/signers.ts";
 import {
   checkPeerStored,
   checkServiceStored,
@@ -133,9 +130,18 @@ function target(key: string, kind: Kind, spec: ServerSpec, sign?: Signer): Targe
   };
 }
 
-const basicUser = "maildesk";
-const basicPassword = crypto.randomUUID();
-const hmacSecret = createStandardWebhooksSecret();
+const basicEnv = {
+  WEBHOOK_VERIFIERS: "basic",
+  WEBHOOK_BASIC_USER: "maildesk",
+  WEBHOOK_BASIC_PASSWORD: crypto.randomUUID(),
+};
+const hmacEnv = {
+  WEBHOOK_VERIFIERS: "hmac",
+  WEBHOOK_HMAC_SCHEME: "standard-webhooks",
+  WEBHOOK_HMAC_SECRETS: `whsec_${randomBytes(32).toString("base64")}`,
+  // Requests are signed when prepared, up to a run's length before they are sent.
+  WEBHOOK_HMAC_TOLERANCE_SECONDS: "3600",
+};
 
 const allTargets: Target[] = [
   target("bare", "bare", bareSpec(freePort())),
@@ -148,24 +154,14 @@ const allTargets: Target[] = [
   target(
     "basic",
     "service",
-    serviceSpec("service, verifiers basic", freePort(), {
-      WEBHOOK_VERIFIERS: "basic",
-      WEBHOOK_BASIC_USER: basicUser,
-      WEBHOOK_BASIC_PASSWORD: basicPassword,
-    }),
-    createBasicSigner(basicUser, basicPassword),
+    serviceSpec("service, verifiers basic", freePort(), basicEnv),
+    signerFor(basicEnv),
   ),
   target(
     "hmac",
     "service",
-    serviceSpec("service, verifiers hmac", freePort(), {
-      WEBHOOK_VERIFIERS: "hmac",
-      WEBHOOK_HMAC_SCHEME: "standard-webhooks",
-      WEBHOOK_HMAC_SECRETS: hmacSecret,
-      // Requests are signed when prepared, up to a run's length before they are sent.
-      WEBHOOK_HMAC_TOLERANCE_SECONDS: "3600",
-    }),
-    createStandardWebhooksSigner(hmacSecret),
+    serviceSpec("service, verifiers hmac", freePort(), hmacEnv),
+    signerFor(hmacEnv),
   ),
 ];
 const targets = only ? allTargets.filter((t) => only.includes(t.key)) : allTargets;

@@ -1,8 +1,6 @@
 import { rmSync, writeFileSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import { parseArgs } from "node:util";
-import { createRequestSigner } from "../src/cli/request-signer.ts";
-import { loadConfig } from "../src/config.ts";
 import { defaultGenerator, type Generator, type LoadResult, runLoad } from "./lib/load.ts";
 import { prepareRequests, type Signer } from "./lib/requests.ts";
 import {
@@ -16,6 +14,7 @@ import {
   waitUntilIdle,
   withPeakRss,
 } from "./lib/servers.ts";
+import { signerFor, verifierEnvs } from "./lib/signers.ts";
 import { checkServiceStored } from "./lib/stored-check.ts";
 
 const { values: args } = parseArgs({
@@ -70,44 +69,9 @@ function serviceTarget(
   return { spec, path: WEBHOOK_PATH, sign, databasePath: spec.env.DATABASE_URL };
 }
 
-/** Signs every request when it is prepared, as Maildesk would for `env`. */
-function signerFor(env: Record<string, string>): Signer {
-  const sign = createRequestSigner(loadConfig(env));
-  return (body, eventId) => sign(body, { id: eventId });
-}
-
 // Requests are signed when a run is prepared, so the window must cover the run.
-const HMAC_TOLERANCE_SECONDS = String(Math.max(300, durationSeconds + 60));
-
 /** The service once per verifier, with its settings; `--verifiers` picks among them. */
-const VERIFIER_ENVS: Readonly<Record<string, Record<string, string>>> = {
-  "url-secret": {
-    WEBHOOK_VERIFIERS: "url-secret",
-    WEBHOOK_URL_SECRETS: "bench-path-secret-0123456789",
-  },
-  basic: {
-    WEBHOOK_VERIFIERS: "basic",
-    WEBHOOK_BASIC_USER: "maildesk",
-    WEBHOOK_BASIC_PASSWORD: "bench password",
-  },
-  ip: { WEBHOOK_VERIFIERS: "ip", WEBHOOK_IP_ALLOWLIST: "127.0.0.0/8,::1" },
-  hmac: {
-    WEBHOOK_VERIFIERS: "hmac",
-    WEBHOOK_HMAC_SECRETS: `whsec_${Buffer.from("bench signing key of 32 bytes!!!").toString("base64")}`,
-    WEBHOOK_HMAC_TOLERANCE_SECONDS: HMAC_TOLERANCE_SECONDS,
-  },
-  "hmac-github": {
-    WEBHOOK_VERIFIERS: "hmac",
-    WEBHOOK_HMAC_SCHEME: "github",
-    WEBHOOK_HMAC_SECRETS: "bench github secret",
-  },
-  "hmac-stripe": {
-    WEBHOOK_VERIFIERS: "hmac",
-    WEBHOOK_HMAC_SCHEME: "stripe",
-    WEBHOOK_HMAC_SECRETS: "whsec_bench_stripe_secret",
-    WEBHOOK_HMAC_TOLERANCE_SECONDS: HMAC_TOLERANCE_SECONDS,
-  },
-};
+const VERIFIER_ENVS = verifierEnvs(Math.max(300, durationSeconds + 60));
 const VERIFIER_LABELS: Readonly<Record<string, string>> = {
   hmac: "hmac (standard-webhooks)",
   "hmac-github": "hmac (github)",

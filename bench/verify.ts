@@ -14,6 +14,7 @@ import { loadConfig } from "../src/config.ts";
 import { createLogger } from "../src/log.ts";
 import { createVerifierChain } from "../src/verify/chain.ts";
 import { sampleEvent } from "./lib/requests.ts";
+import { BENCH_WHSEC, verifierEnvs } from "./lib/signers.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -23,33 +24,12 @@ const { values: args } = parseArgs({
 });
 const iterations = Number(args.iterations);
 
-const WHSEC = `whsec_${Buffer.from("bench signing key of 32 bytes!!!").toString("base64")}`;
 const CONFIGURATIONS: Readonly<Record<string, Record<string, string>>> = {
   none: { WEBHOOK_VERIFIERS: "none" },
-  "url-secret": {
-    WEBHOOK_VERIFIERS: "url-secret",
-    WEBHOOK_URL_SECRETS: "bench-path-secret-0123456789",
-  },
-  basic: {
-    WEBHOOK_VERIFIERS: "basic",
-    WEBHOOK_BASIC_USER: "maildesk",
-    WEBHOOK_BASIC_PASSWORD: "pw",
-  },
-  ip: { WEBHOOK_VERIFIERS: "ip", WEBHOOK_IP_ALLOWLIST: "10.0.0.0/8,192.0.2.0/24,127.0.0.0/8,::1" },
-  hmac: { WEBHOOK_VERIFIERS: "hmac", WEBHOOK_HMAC_SECRETS: WHSEC },
-  "hmac-github": {
-    WEBHOOK_VERIFIERS: "hmac",
-    WEBHOOK_HMAC_SCHEME: "github",
-    WEBHOOK_HMAC_SECRETS: "bench github secret",
-  },
-  "hmac-stripe": {
-    WEBHOOK_VERIFIERS: "hmac",
-    WEBHOOK_HMAC_SCHEME: "stripe",
-    WEBHOOK_HMAC_SECRETS: "whsec_bench_stripe_secret",
-  },
+  ...verifierEnvs(),
   "hmac, second of two secrets": {
     WEBHOOK_VERIFIERS: "hmac",
-    WEBHOOK_HMAC_SECRETS: `whsec_${Buffer.from("an older key").toString("base64")},${WHSEC}`,
+    WEBHOOK_HMAC_SECRETS: `whsec_${Buffer.from("an older key").toString("base64")},${BENCH_WHSEC}`,
   },
 };
 

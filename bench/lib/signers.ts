@@ -1,50 +1,61 @@
 /**
- * Signers for the verifier configurations of the benchmark: each adds, at
- * prepare time, the headers one verifier checks, so that signing costs the
- * load generator nothing while the clock runs.
+ * Signers for the benchmark's verifier configurations: each signs a request
+ * when it is prepared, so that signing costs the load generator nothing
+ * while the clock runs. They are the program's own (`send`'s,
+ * src/cli/request-signer.ts, checked against each scheme's official
+ * library), for the verifier settings of the service's environment.
  */
-import { createHmac, randomBytes } from "node:crypto";
+import { createRequestSigner } from "../../src/cli/request-signer.ts";
+import { loadConfig } from "../../src/config.ts";
 import type { Signer } from "./requests.ts";
 
-/** HTTP Basic Auth: the same pre-computed `Authorization` header on every request. */
-export function createBasicSigner(user: string, password: string): Signer {
-  const authorization = `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
-  return () => ({ headers: { authorization } });
+/** Signs as Maildesk would for the service started with `env`; the eventId is the message id. */
+export function signerFor(env: Record<string, string>): Signer {
+  const sign = createRequestSigner(loadConfig(env));
+  return (body, eventId) => sign(body, { id: eventId });
 }
 
-/** A Standard Webhooks secret: `whsec_` and a base64 key. */
-export function createStandardWebhooksSecret(): string {
-  return `whsec_${randomBytes(32).toString("base64")}`;
-}
+/** The Standard Webhooks secret of the benchmarks' `hmac` configurations. */
+export const BENCH_WHSEC = `whsec_${Buffer.from("bench signing key of 32 bytes!!!").toString("base64")}`;
 
 /**
- * Standard Webhooks: `webhook-id`, `webhook-timestamp` (Unix seconds, taken
- * when the request is signed) and `webhook-signature: v1,<base64>`, the
- * HMAC-SHA256 of `<id>.<timestamp>.<body>` keyed by the base64-decoded part of
- * the `whsec_` secret. The service must be started with a tolerance that
- * covers the time between preparing and sending.
+ * The service's settings for each verifier the benchmarks compare.
+ * `toleranceSeconds`: how long a signed timestamp stays valid, which must
+ * cover the time between preparing requests and sending them.
  */
-export function createStandardWebhooksSigner(secret: string, now = () => Date.now()): Signer {
-  const key = Buffer.from(secret.replace(/^whsec_/, ""), "base64");
-  return (body, eventId) => {
-    const id = `msg_${eventId}`;
-    const timestamp = String(Math.floor(now() / 1000));
-    return {
-      headers: {
-        "webhook-id": id,
-        "webhook-timestamp": timestamp,
-        "webhook-signature": `v1,${signStandardWebhook(key, id, timestamp, body)}`,
-      },
-    };
+export function verifierEnvs(
+  toleranceSeconds = 300,
+): Readonly<Record<string, Record<string, string>>> {
+  const tolerance = String(toleranceSeconds);
+  return {
+    "url-secret": {
+      WEBHOOK_VERIFIERS: "url-secret",
+      WEBHOOK_URL_SECRETS: "bench-path-secret-0123456789",
+    },
+    basic: {
+      WEBHOOK_VERIFIERS: "basic",
+      WEBHOOK_BASIC_USER: "maildesk",
+      WEBHOOK_BASIC_PASSWORD: "bench password",
+    },
+    ip: {
+      WEBHOOK_VERIFIERS: "ip",
+      WEBHOOK_IP_ALLOWLIST: "10.0.0.0/8,192.0.2.0/24,127.0.0.0/8,::1",
+    },
+    hmac: {
+      WEBHOOK_VERIFIERS: "hmac",
+      WEBHOOK_HMAC_SECRETS: BENCH_WHSEC,
+      WEBHOOK_HMAC_TOLERANCE_SECONDS: tolerance,
+    },
+    "hmac-github": {
+      WEBHOOK_VERIFIERS: "hmac",
+      WEBHOOK_HMAC_SCHEME: "github",
+      WEBHOOK_HMAC_SECRETS: "bench github secret",
+    },
+    "hmac-stripe": {
+      WEBHOOK_VERIFIERS: "hmac",
+      WEBHOOK_HMAC_SCHEME: "stripe",
+      WEBHOOK_HMAC_SECRETS: "whsec_bench_stripe_secret",
+      WEBHOOK_HMAC_TOLERANCE_SECONDS: tolerance,
+    },
   };
-}
-
-/** The base64 signature of one message. */
-export function signStandardWebhook(
-  key: Buffer,
-  id: string,
-  timestamp: string,
-  body: string,
-): string {
-  return createHmac("sha256", key).update(`${id}.${timestamp}.${body}`).digest("base64");
 }
