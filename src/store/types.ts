@@ -5,8 +5,8 @@
  */
 import type { DELIVERY_OUTCOMES, OUTBOX_STATES } from "./schema.ts";
 
-/** A verified, validated event on its way to being stored. */
-export interface IncomingEvent {
+/** An event's extracted columns, as stored beside its raw body. */
+export interface EventSummary {
   readonly eventId: string;
   readonly type: string;
   readonly contactId: string | null;
@@ -16,6 +16,11 @@ export interface IncomingEvent {
   readonly createdAt: number | null;
   readonly receivedAt: number;
   readonly sourceIp: string | null;
+  readonly requestId: string | null;
+}
+
+/** A verified, validated event on its way to being stored. */
+export interface IncomingEvent extends EventSummary {
   readonly requestId: string;
   /** The request's `Content-Type` as sent; forwarding sends it again with the body. */
   readonly contentType: string | null;
@@ -182,20 +187,6 @@ export interface EventFilter {
   readonly since?: number;
   /** Received before (ms). */
   readonly until?: number;
-}
-
-/** An event's extracted columns. */
-export interface EventSummary {
-  readonly eventId: string;
-  readonly type: string;
-  readonly contactId: string | null;
-  readonly email: string | null;
-  readonly status: string | null;
-  readonly createdAtRaw: string | null;
-  readonly createdAt: number | null;
-  readonly receivedAt: number;
-  readonly sourceIp: string | null;
-  readonly requestId: string | null;
 }
 
 export type OutboxState = (typeof OUTBOX_STATES)[number];
