@@ -3,13 +3,7 @@
  * its raw body and outbox rows, and replay.
  */
 import { Elysia, t } from "elysia";
-import type {
-  EventDetail,
-  EventSummary,
-  OutboxControl,
-  OutboxEntry,
-  StoreQueries,
-} from "../store/types.ts";
+import type { EventDetail, EventSummary, OutboxControl, StoreQueries } from "../store/types.ts";
 import type { BearerAuth } from "./bearer-auth.ts";
 import { OutboxEntrySchema, toOutboxJson } from "./outbox-routes.ts";
 import {
@@ -230,6 +224,6 @@ function toEventDetailJson(event: EventDetail) {
     rawBody,
     rawBodyEncoding,
     payload,
-    outbox: event.outbox.map((row: OutboxEntry) => toOutboxJson(row)),
+    outbox: event.outbox.map(toOutboxJson),
   };
 }

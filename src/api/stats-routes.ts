@@ -101,7 +101,7 @@ export function createStatsRoutes({ store, auth, now = Date.now }: StatsRouteDep
         at: toIso(cached.at),
         ...cached.counts,
         ingest: { ...(store.ingest.stats as IngestStats) },
-        background: background ? { ...background, ageMs: now() - background.at } : null,
+        background: background ? { ...background, ageMs: at - background.at } : null,
       };
     },
     {

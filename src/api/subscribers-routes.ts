@@ -3,12 +3,7 @@
  * `subscribers` handler, with each contact's event history.
  */
 import { Elysia, t } from "elysia";
-import type {
-  SubscriberDetail,
-  SubscriberEntry,
-  SubscriberHistoryEntry,
-  SubscriberQueries,
-} from "../store/types.ts";
+import type { SubscriberDetail, SubscriberEntry, SubscriberQueries } from "../store/types.ts";
 import type { BearerAuth } from "./bearer-auth.ts";
 import {
   apiDetail,
@@ -133,7 +128,7 @@ function toSubscriberJson(row: SubscriberEntry) {
 function toSubscriberDetailJson(row: SubscriberDetail) {
   return {
     ...toSubscriberJson(row),
-    history: row.history.map((entry: SubscriberHistoryEntry) => ({
+    history: row.history.map((entry) => ({
       ...entry,
       eventAt: toIso(entry.eventAt),
       recordedAt: toIso(entry.recordedAt),
