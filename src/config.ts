@@ -430,10 +430,15 @@ function resolveForward(values: Env): ForwardConfig | null {
   };
 }
 
-/** `whsec_<base64>` is decoded, as Standard Webhooks libraries do; anything else is used as written. */
+/**
+ * `whsec_<base64>` is decoded, as Standard Webhooks libraries do; anything
+ * else is used as written.
+ */
 function parseSigningKey(secret: string | undefined): string | null {
   if (secret === undefined) return null;
-  const rule = `FORWARD_SECRET must be whsec_ followed by a base64 key of ${MIN_FORWARD_KEY_BYTES} bytes or more, or a raw secret of ${MIN_FORWARD_KEY_BYTES} bytes or more`;
+  const rule =
+    `FORWARD_SECRET must be whsec_ followed by a base64 key of ${MIN_FORWARD_KEY_BYTES} ` +
+    `bytes or more, or a raw secret of ${MIN_FORWARD_KEY_BYTES} bytes or more`;
   let key: Buffer;
   if (secret.startsWith(WHSEC_PREFIX)) {
     const encoded = secret.slice(WHSEC_PREFIX.length);
@@ -520,7 +525,8 @@ function parseDatabaseUrl(url: string): string {
   if (url.startsWith("file:")) return decodeURIComponent(url.slice(5).split("?")[0] ?? "");
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
     throw new ConfigError(
-      `DATABASE_URL must be a SQLite file (file:./path or a bare path); got a "${url.split(":")[0]}:" URL`,
+      "DATABASE_URL must be a SQLite file (file:./path or a bare path); " +
+        `got a "${url.split(":")[0]}:" URL`,
     );
   }
   return url;
@@ -540,7 +546,8 @@ function parseVerifiers(list: string | undefined, required: boolean): VerifierNa
   if (names.length === 0) {
     throw new ConfigError(
       "WEBHOOK_VERIFIERS is not set: list how requests are verified, e.g. " +
-        `WEBHOOK_VERIFIERS=hmac or WEBHOOK_VERIFIERS=url-secret,ip (choices: ${VERIFIER_NAMES.join(", ")}); ` +
+        "WEBHOOK_VERIFIERS=hmac or WEBHOOK_VERIFIERS=url-secret,ip " +
+        `(choices: ${VERIFIER_NAMES.join(", ")}); ` +
         "WEBHOOK_VERIFIERS=none accepts unverified requests",
     );
   }
@@ -548,7 +555,8 @@ function parseVerifiers(list: string | undefined, required: boolean): VerifierNa
   for (const name of names) {
     if (!(VERIFIER_NAMES as readonly string[]).includes(name)) {
       throw new ConfigError(
-        `WEBHOOK_VERIFIERS lists an unknown verifier "${name}" (choices: ${VERIFIER_NAMES.join(", ")})`,
+        `WEBHOOK_VERIFIERS lists an unknown verifier "${name}" ` +
+          `(choices: ${VERIFIER_NAMES.join(", ")})`,
       );
     }
   }

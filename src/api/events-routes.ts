@@ -50,7 +50,8 @@ const EventDetailSchema = t.Object(
     ...EventSummarySchema.properties,
     rawBody: t.String({
       description:
-        "The request body exactly as received: UTF-8 text, or base64 when `rawBodyEncoding` says so.",
+        "The request body exactly as received: UTF-8 text, or base64 when " +
+        "`rawBodyEncoding` says so.",
     }),
     rawBodyEncoding: t.UnionEnum(["utf-8", "base64"], { default: undefined }),
     payload: t.Unknown({
@@ -154,7 +155,8 @@ export function createEventsRoutes({ queries, outbox, auth }: EventsRouteDeps) {
         detail: apiDetail(
           TAG,
           "Get an event",
-          "The event's columns, its body exactly as received, the body parsed, and its outbox rows.",
+          "The event's columns, its body exactly as received, the body parsed, " +
+            "and its outbox rows.",
         ),
       },
     )

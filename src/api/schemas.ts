@@ -151,7 +151,8 @@ export function parseTimeParameter(name: string, value: string | undefined): num
       : Number.NaN;
   if (!Number.isFinite(ms)) {
     throw invalidParameter(
-      `${name} must be ISO-8601 (2026-12-01 or 2026-12-01T10:00:00Z) or milliseconds since the epoch`,
+      `${name} must be ISO-8601 (2026-12-01 or 2026-12-01T10:00:00Z) ` +
+        "or milliseconds since the epoch",
     );
   }
   return ms;
@@ -161,7 +162,9 @@ export function parseTimeParameter(name: string, value: string | undefined): num
 export const timeQuery = (name: string, description: string) =>
   t.Optional(
     t.String({
-      description: `${description} ISO-8601 (a date, or a date-time with an offset) or milliseconds since the epoch.`,
+      description:
+        `${description} ISO-8601 (a date, or a date-time with an offset) ` +
+        "or milliseconds since the epoch.",
       examples: ["2026-12-01T00:00:00Z"],
       error: `${name} must be a string`,
     }),

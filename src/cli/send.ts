@@ -121,9 +121,8 @@ Exit code 0 when every event was accepted, 1 when one was not.`,
 
     const signer = createRequestSigner(config);
     const signedFor = config.verifiers.filter((name) => name !== "none");
-    say(
-      `sending ${events.length} event(s), ${signedFor.length ? `signed for ${signedFor.join(",")}` : "unsigned"}`,
-    );
+    const signing = signedFor.length > 0 ? `signed for ${signedFor.join(",")}` : "unsigned";
+    say(`sending ${events.length} event(s), ${signing}`);
     let accepted = 0;
     for (const event of events) {
       if (await deliverEvent(event, signer, baseUrl, policy)) accepted++;
@@ -153,7 +152,8 @@ async function deliverEvent(
   for (let attempt = 1; attempt <= policy.attempts; attempt++) {
     const { path, headers } = sign(event.body, { id: messageId });
     const url = new URL(path, baseUrl);
-    const prefix = `${event.label}: attempt ${attempt} of ${policy.attempts}: POST ${maskPath(url)}`;
+    const prefix =
+      `${event.label}: attempt ${attempt} of ${policy.attempts}: ` + `POST ${maskPath(url)}`;
 
     const outcome = await postOnce(url, headers, event.body, policy.timeoutMs);
     const isAccepted = outcome.status !== null && ACCEPTED_STATUSES.has(outcome.status);

@@ -53,7 +53,7 @@ export interface ExtractedFields {
 
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.-]+\+)?json$/;
 
-/** Throws a 415 unless the content type is `application/json` or `application/…+json` in UTF-8. */
+/** Throws a 415 unless the content type is `application/json` or `…+json`, in UTF-8. */
 export function assertJsonContentType(contentType: string | null): void {
   if (contentType === "application/json") return; // what Maildesk sends
   const [mediaType = "", ...parameters] = (contentType ?? "").toLowerCase().split(";");

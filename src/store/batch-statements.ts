@@ -95,7 +95,8 @@ export function prepareBatchStatements(sqlite: Database): BatchStatements {
     deliveryStatements.set(
       size,
       sqlite.prepare(
-        `INSERT INTO deliveries (${deliveryColumns}) VALUES ${valuesClause(size, DELIVERY_FIELDS.length)}`,
+        `INSERT INTO deliveries (${deliveryColumns}) ` +
+          `VALUES ${valuesClause(size, DELIVERY_FIELDS.length)}`,
       ),
     );
   }
@@ -103,8 +104,8 @@ export function prepareBatchStatements(sqlite: Database): BatchStatements {
   // Rows of this transaction are the newest, so "seq >= the first new seq"
   // selects exactly the events it inserted (INTEGER PRIMARY KEY grows).
   const insertOutbox = sqlite.prepare(
-    `INSERT INTO outbox ("${outbox.eventSeq.name}", "${outbox.handler.name}", "${outbox.runAt.name}", ` +
-      `"${outbox.createdAt.name}", "${outbox.updatedAt.name}") ` +
+    `INSERT INTO outbox ("${outbox.eventSeq.name}", "${outbox.handler.name}", ` +
+      `"${outbox.runAt.name}", "${outbox.createdAt.name}", "${outbox.updatedAt.name}") ` +
       `SELECT "${events.seq.name}", ?1, ?2, ?2, ?2 FROM events WHERE "${events.seq.name}" >= ?3`,
   );
   const selectBody = sqlite.prepare<{ raw_body: Uint8Array }, [string]>(
@@ -112,7 +113,8 @@ export function prepareBatchStatements(sqlite: Database): BatchStatements {
   );
 
   const selectLastReceived = sqlite.prepare<{ received_at: number }, []>(
-    `SELECT "${events.receivedAt.name}" AS received_at FROM events ORDER BY "${events.seq.name}" DESC LIMIT 1`,
+    `SELECT "${events.receivedAt.name}" AS received_at FROM events ` +
+      `ORDER BY "${events.seq.name}" DESC LIMIT 1`,
   );
 
   return {

@@ -94,7 +94,7 @@ export interface StoreReadiness {
 export interface WorkerStatus {
   /** The loop is running (not stopped, not a CLI process that only runs commands). */
   readonly running: boolean;
-  /** When the worker last looked at the outbox (ms since the epoch); `null` before its first look. */
+  /** When the worker last looked at the outbox (ms since the epoch); `null` before it did. */
   readonly lastIterationAt: number | null;
   /** I/O attempts (forwards) under way. */
   readonly inFlight: number;

@@ -55,7 +55,8 @@ export function createVerifierChain(
   if (verifiers.length === 0) {
     log.warn(
       { component: "verify" },
-      "WEBHOOK_VERIFIERS=none: ANY caller can post events; set a verifier before exposing this endpoint",
+      "WEBHOOK_VERIFIERS=none: ANY caller can post events; " +
+        "set a verifier before exposing this endpoint",
     );
   }
   warnAboutUnusedSettings(config, log);

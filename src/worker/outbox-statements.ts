@@ -176,7 +176,10 @@ export function prepareSavepoint(sqlite: Database) {
   };
 }
 
-/** The rows in receipt order (neither RETURNING nor the UNION gives one): the fewest stale applications. */
+/**
+ * The rows in receipt order (neither RETURNING nor the UNION gives one),
+ * which makes the fewest stale applications.
+ */
 function toClaimedRows(rows: ClaimedRecord[], handler: string): ClaimedRow[] {
   rows.sort((a, b) => a.event_seq - b.event_seq);
   return rows.map((row) => ({

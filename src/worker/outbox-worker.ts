@@ -25,8 +25,9 @@
  * rows to `pending`.
  *
  * The back-off after a retryable failure (retry-policy.ts has the rule:
- * full jitter under a bound that doubles, capped), with the defaults (WORKER_BACKOFF_BASE_MS 1 s, WORKER_BACKOFF_MAX_MS 1 h,
- * WORKER_MAX_ATTEMPTS 15):
+ * full jitter under a bound that doubles, capped), with the defaults
+ * (WORKER_BACKOFF_BASE_MS 1 s, WORKER_BACKOFF_MAX_MS 1 h, WORKER_MAX_ATTEMPTS
+ * 15):
  *
  * | failed attempt | next attempt within | last attempt at the latest |
  * | --- | --- | --- |
@@ -399,7 +400,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     );
   }
 
-  /** How long to sleep: until the earliest due row of a handler that can take work, at most a poll. */
+  /** How long to sleep: until the next due row of a handler that can take work; a poll at most. */
   function untilNextDue(): number {
     const now = clock.now();
     let next = now + settings.pollMs;
