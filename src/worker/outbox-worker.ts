@@ -300,6 +300,21 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       else doneByNote.set(note, [row.id]);
     };
 
+    /** Applies every row in one savepoint; at the first failure rolls it back and says so. */
+    const applyAll = (): boolean => {
+      savepoint.begin();
+      for (const [row, event] of withEvents(rows)) {
+        const outcome = apply(event);
+        if (outcome.kind !== "success") {
+          savepoint.rollback();
+          return false;
+        }
+        noteDone(row, outcome.note);
+      }
+      savepoint.release();
+      return true;
+    };
+
     // Optimistically, the whole batch in one savepoint: rows rarely fail,
     // and a savepoint per row is two statements per row. On the first
     // failure the batch is undone and run again a row per savepoint, so that
@@ -324,21 +339,6 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     }
     for (const [note, ids] of doneByNote) tally.done += statements.markSelectedDone(ids, note, now);
     return rows.length;
-
-    /** Applies every row in one savepoint; at the first failure rolls it back and says so. */
-    function applyAll(): boolean {
-      savepoint.begin();
-      for (const [row, event] of withEvents(rows)) {
-        const outcome = apply(event);
-        if (outcome.kind !== "success") {
-          savepoint.rollback();
-          return false;
-        }
-        noteDone(row, outcome.note);
-      }
-      savepoint.release();
-      return true;
-    }
   }
 
   /**
